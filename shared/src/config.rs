@@ -1,0 +1,226 @@
+//! Configuration in one place: embedded commented defaults (`config/default.toml`), then the
+//! file named by `BACOWR_CONFIG`, then `BACOWR_*` environment variables (`__` separates the
+//! section from the key). Validated once at start.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use serde::Deserialize;
+
+pub const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+}
+
+#[derive(Clone, Deserialize)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub api: ApiSettings,
+    pub worker: WorkerSettings,
+    pub provider: ProviderSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    pub auto_migrate: bool,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct RedisSettings {
+    pub url: String,
+    pub namespace: String,
+    pub response_timeout_ms: u64,
+    pub connection_timeout_ms: u64,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct ApiSettings {
+    pub listen: SocketAddr,
+    pub max_links_per_batch: usize,
+    pub max_body_bytes: usize,
+    pub idempotency_ttl_hours: u32,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub lease_secs: u64,
+    pub heartbeat_secs: u64,
+    pub missed_heartbeats: usize,
+    pub poll_interval_ms: u64,
+    pub enqueue_dedup_secs: u64,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct ProviderSettings {
+    pub name: String,
+    pub base_url: String,
+    pub api_key: String,
+    pub model: String,
+    pub max_output_tokens: u32,
+    pub temperature: f32,
+    pub timeout_secs: u64,
+    pub max_attempts: usize,
+    pub backoff_initial_ms: u64,
+    pub backoff_max_ms: u64,
+    pub price_input_per_mtok: f64,
+    pub price_output_per_mtok: f64,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct TelemetrySettings {
+    pub log_format: String,
+    pub log_level: String,
+    pub otlp_endpoint: String,
+    pub sentry_dsn: String,
+    pub environment: String,
+}
+
+impl Settings {
+    /// Defaults, then `BACOWR_CONFIG`'s file, then `BACOWR_*` env.
+    pub fn load() -> Result<Self, ConfigError> {
+        let file = std::env::var_os("BACOWR_CONFIG").map(PathBuf::from);
+        Self::from_figment(Self::figment(file))
+    }
+
+    pub fn figment(file: Option<PathBuf>) -> Figment {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment.merge(
+            Env::prefixed("BACOWR_")
+                .ignore(&["CONFIG"])
+                .split("__")
+                .lowercase(true),
+        )
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let settings: Settings = figment.extract().map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.to_owned(),
+            })
+        };
+        if self.api.max_links_per_batch == 0 {
+            return invalid("api.max_links_per_batch", "must be at least 1");
+        }
+        if self.api.max_body_bytes < 1024 {
+            return invalid("api.max_body_bytes", "must be at least 1024");
+        }
+        if self.worker.concurrency == 0 {
+            return invalid("worker.concurrency", "must be at least 1");
+        }
+        if self.worker.heartbeat_secs == 0 || self.worker.missed_heartbeats == 0 {
+            return invalid("worker.heartbeat_secs", "heartbeats must be positive");
+        }
+        if self.provider.max_attempts == 0 {
+            return invalid("provider.max_attempts", "must be at least 1");
+        }
+        if !self
+            .redis
+            .namespace
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c))
+            || self.redis.namespace.is_empty()
+        {
+            return invalid(
+                "redis.namespace",
+                "must be non-empty: letters, digits, '-', '_', ':' or '.'",
+            );
+        }
+        if !matches!(self.telemetry.log_format.as_str(), "json" | "pretty") {
+            return invalid("telemetry.log_format", "must be \"json\" or \"pretty\"");
+        }
+        Ok(())
+    }
+}
+
+impl WorkerSettings {
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs)
+    }
+}
+
+impl ProviderSettings {
+    /// Cost of a call in millionths of a dollar.
+    pub fn cost_micros(&self, tokens_in: i64, tokens_out: i64) -> i64 {
+        // price per million tokens × tokens / 1e6 dollars = price × tokens micro-dollars.
+        (self.price_input_per_mtok * tokens_in as f64
+            + self.price_output_per_mtok * tokens_out as f64)
+            .round() as i64
+    }
+}
+
+/// Secrets stay out of logs even when a whole settings value is printed.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("api.listen", &self.api.listen)
+            .field("redis.namespace", &self.redis.namespace)
+            .field("provider.base_url", &self.provider.base_url)
+            .field("provider.model", &self.provider.model)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_load_and_env_overrides() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("BACOWR_WORKER__CONCURRENCY", "9");
+            jail.set_env("BACOWR_REDIS__NAMESPACE", "t1");
+            let s = Settings::from_figment(Settings::figment(None)).unwrap();
+            assert_eq!(s.worker.concurrency, 9);
+            assert_eq!(s.redis.namespace, "t1");
+            assert_eq!(s.api.max_links_per_batch, 1000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_values_name_the_field() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("BACOWR_WORKER__CONCURRENCY", "0");
+            let err = Settings::from_figment(Settings::figment(None)).unwrap_err();
+            assert!(err.to_string().contains("worker.concurrency"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn cost_is_exact_micros() {
+        figment::Jail::expect_with(|_| {
+            let s = Settings::from_figment(Settings::figment(None)).unwrap();
+            // 1M in at $0.15 and 1M out at $0.60
+            assert_eq!(s.provider.cost_micros(1_000_000, 1_000_000), 750_000);
+            Ok(())
+        });
+    }
+}

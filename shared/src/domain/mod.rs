@@ -1,0 +1,9 @@
+//! Domain types that parse: once built, a value is valid.
+
+mod language;
+mod link;
+mod status;
+
+pub use language::Language;
+pub use link::{AnchorText, LinkAssignment, LinkError, PublisherDomain, TargetUrl};
+pub use status::{BatchStatus, JobStatus};

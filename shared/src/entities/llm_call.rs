@@ -1,0 +1,30 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "llm_calls")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub job_id: Uuid,
+    pub batch_id: Option<Uuid>,
+    /// The job attempt this call belongs to, and its order within the attempt.
+    pub attempt: i32,
+    pub seq: i32,
+    pub provider: String,
+    pub model: String,
+    /// `ok`, `retryable_error`, `fatal_error`, `timeout`.
+    pub outcome: String,
+    pub http_status: Option<i32>,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub cost_micros: i64,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,9 @@
+//! sea-orm entities, one module per table. Column types stay portable (Postgres and SQLite).
+
+pub mod api_key;
+pub mod article;
+pub mod batch;
+pub mod idempotency_key;
+pub mod job;
+pub mod llm_call;
+pub mod organization;

@@ -1,0 +1,13 @@
+//! Domain types, entities, the queue contract, configuration and telemetry shared by the API
+//! and the worker. Never depends on a web framework: the worker links this crate.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod ids;
+pub mod queue;
+pub mod telemetry;
+#[cfg(feature = "test-support")]
+pub mod testing;
