@@ -1,0 +1,51 @@
+//! `llm-sim [--listen 127.0.0.1:7777] [--latency-ms 0] [--words 820] [--api-key KEY]`
+
+use std::time::Duration;
+
+use llm_sim::{SimConfig, serve};
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let mut listen = "127.0.0.1:7777".to_owned();
+    let mut config = SimConfig::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next().unwrap_or_else(|| {
+                eprintln!("llm-sim: {flag} needs a value");
+                std::process::exit(2)
+            })
+        };
+        match flag.as_str() {
+            "--listen" => listen = value(),
+            "--latency-ms" => config.latency = Duration::from_millis(parse(&value())),
+            "--words" => config.words = parse(&value()) as usize,
+            "--api-key" => config.api_key = Some(value()),
+            _ => {
+                eprintln!(
+                    "usage: llm-sim [--listen ADDR] [--latency-ms N] [--words N] [--api-key KEY]"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(&listen).await.unwrap_or_else(|e| {
+        eprintln!("llm-sim: cannot listen on {listen}: {e}");
+        std::process::exit(1)
+    });
+    tracing::info!(%listen, "llm-sim serving OpenAI chat completions at /v1/chat/completions");
+    serve(listener, config).await;
+}
+
+fn parse(s: &str) -> u64 {
+    s.parse().unwrap_or_else(|_| {
+        eprintln!("llm-sim: {s:?} is not a number");
+        std::process::exit(2)
+    })
+}

@@ -1,0 +1,85 @@
+//! The OpenAI chat-completions wire format (the subset clients send and read).
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::article::{self, Brief};
+
+#[derive(Debug, Deserialize)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<Message>,
+    #[serde(default)]
+    pub max_tokens: Option<u32>,
+    #[serde(default)]
+    pub max_completion_tokens: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Message {
+    pub role: String,
+    #[serde(default)]
+    pub content: Option<Value>,
+}
+
+impl Message {
+    /// `content` is either a string or an array of `{type: "text", text}` parts.
+    fn text(&self) -> String {
+        match &self.content {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Array(parts)) => parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Roughly what a BPE tokenizer gives for European languages.
+fn tokens(text: &str) -> u64 {
+    (text.split_whitespace().count() as u64 * 4).div_ceil(3)
+}
+
+pub fn complete(request: &ChatRequest, created: u64, words: usize) -> Value {
+    let prompt: String = request
+        .messages
+        .iter()
+        .map(|m| format!("{}: {}", m.role, m.text()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let user = request
+        .messages
+        .iter()
+        .filter(|m| m.role == "user")
+        .map(Message::text)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let brief = Brief::from_prompt(&user);
+    let content = article::write(&brief, &prompt, words);
+    let prompt_tokens = tokens(&prompt);
+    let completion_tokens = tokens(&content);
+    json!({
+        "id": format!("chatcmpl-sim{:016x}", article::fnv(&prompt)),
+        "object": "chat.completion",
+        "created": created,
+        "model": request.model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": content},
+            "finish_reason": "stop",
+            "logprobs": null
+        }],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens
+        }
+    })
+}
+
+/// OpenAI's error envelope.
+pub fn error(status_type: &str, message: &str, code: &str) -> Value {
+    json!({"error": {"message": message, "type": status_type, "param": null, "code": code}})
+}
