@@ -1,1 +1,10 @@
+//! The BACOWR worker: pulls job ids from Redis (apalis), claims each job in Postgres, writes
+//! the article through a provider, and records the outcome. Never links a web framework.
 
+mod handler;
+pub mod pipeline;
+pub mod provider;
+mod runtime;
+pub mod store;
+
+pub use runtime::{StartError, queue_config, start};

@@ -181,7 +181,12 @@ mod tests {
         let brief = Brief::from_prompt(prompt);
         assert_eq!(brief.language.as_deref(), Some("sv"));
         let article = write(&brief, prompt, 800);
-        assert_eq!(article.matches("[bästa cyklarna](https://client.se/cyklar)").count(), 1);
+        assert_eq!(
+            article
+                .matches("[bästa cyklarna](https://client.se/cyklar)")
+                .count(),
+            1
+        );
         assert!(article.starts_with("# "));
         let words = article.split_whitespace().count();
         assert!((780..1000).contains(&words), "{words} words");

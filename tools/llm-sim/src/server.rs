@@ -142,25 +142,42 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
     if req.method() == Method::GET && path == "/health" {
-        return Ok(json_response(StatusCode::OK, &serde_json::json!({"status": "ok"})));
+        return Ok(json_response(
+            StatusCode::OK,
+            &serde_json::json!({"status": "ok"}),
+        ));
     }
     if req.method() != Method::POST || !path.ends_with("/chat/completions") {
         return Ok(json_response(
             StatusCode::NOT_FOUND,
-            &openai::error("invalid_request_error", &format!("no route {path}"), "not_found"),
+            &openai::error(
+                "invalid_request_error",
+                &format!("no route {path}"),
+                "not_found",
+            ),
         ));
     }
     if let Some(key) = &state.config.api_key {
         let expected = format!("Bearer {key}");
-        let given = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+        let given = req
+            .headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
         if given != Some(expected.as_str()) {
             return Ok(json_response(
                 StatusCode::UNAUTHORIZED,
-                &openai::error("invalid_request_error", "Incorrect API key provided", "invalid_api_key"),
+                &openai::error(
+                    "invalid_request_error",
+                    "Incorrect API key provided",
+                    "invalid_api_key",
+                ),
             ));
         }
     }
-    let body = match Limited::new(req.into_body(), MAX_REQUEST_BYTES).collect().await {
+    let body = match Limited::new(req.into_body(), MAX_REQUEST_BYTES)
+        .collect()
+        .await
+    {
         Ok(body) => body.to_bytes(),
         Err(_) => {
             return Ok(json_response(
@@ -174,7 +191,11 @@ async fn handle(
         Err(e) => {
             return Ok(json_response(
                 StatusCode::BAD_REQUEST,
-                &openai::error("invalid_request_error", &format!("invalid body: {e}"), "invalid_json"),
+                &openai::error(
+                    "invalid_request_error",
+                    &format!("invalid body: {e}"),
+                    "invalid_json",
+                ),
             ));
         }
     };

@@ -34,7 +34,10 @@ async fn answers_chat_completions_with_usage() {
         .await
         .unwrap();
     let content = resp["choices"][0]["message"]["content"].as_str().unwrap();
-    assert_eq!(content.matches("[gute Schuhe](https://shop.de/x)").count(), 1);
+    assert_eq!(
+        content.matches("[gute Schuhe](https://shop.de/x)").count(),
+        1
+    );
     assert!(content.contains("Leser"), "German bank used");
     assert!(resp["usage"]["completion_tokens"].as_u64().unwrap() > 500);
     assert_eq!(sim.requests(), 1);

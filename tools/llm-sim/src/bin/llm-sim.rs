@@ -8,8 +8,7 @@ use llm_sim::{SimConfig, serve};
 async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let mut listen = "127.0.0.1:7777".to_owned();
@@ -35,10 +34,12 @@ async fn main() {
             }
         }
     }
-    let listener = tokio::net::TcpListener::bind(&listen).await.unwrap_or_else(|e| {
-        eprintln!("llm-sim: cannot listen on {listen}: {e}");
-        std::process::exit(1)
-    });
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("llm-sim: cannot listen on {listen}: {e}");
+            std::process::exit(1)
+        });
     tracing::info!(%listen, "llm-sim serving OpenAI chat completions at /v1/chat/completions");
     serve(listener, config).await;
 }

@@ -1,0 +1,53 @@
+//! `bacowr-worker`: runs until SIGTERM/SIGINT, then finishes in-flight jobs within the grace
+//! period. Exits non-zero if its workers stop on their own, so a supervisor restarts it.
+
+use bacowr_shared::{config::Settings, telemetry};
+
+#[tokio::main]
+async fn main() {
+    let settings = Settings::load().unwrap_or_else(|e| {
+        eprintln!("bacowr-worker: {e}");
+        std::process::exit(2)
+    });
+    let _telemetry = telemetry::init("bacowr-worker", &settings.telemetry);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let stopping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stopping.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = stop_tx.send(());
+    });
+    let run = match bacowr_worker::start(settings, async {
+        let _ = stop_rx.await;
+    })
+    .await
+    {
+        Ok(run) => run,
+        Err(e) => {
+            tracing::error!(error = %e, "worker failed to start");
+            eprintln!("bacowr-worker: {e}");
+            std::process::exit(1);
+        }
+    };
+    tracing::info!("worker started");
+    let result = run.await;
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "workers failed");
+        std::process::exit(1);
+    }
+    if !stopping.load(std::sync::atomic::Ordering::SeqCst) {
+        tracing::error!("workers stopped without a shutdown request");
+        std::process::exit(1);
+    }
+    tracing::info!("worker stopped cleanly");
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

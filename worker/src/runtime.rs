@@ -1,0 +1,100 @@
+//! Building and running the apalis worker, configured around apalis-redis 1.0's measured
+//! defects (DESIGN §3a): short heartbeats so a killed worker's tasks come back within seconds,
+//! a unique name per process and restart, batch size no larger than concurrency, an
+//! idempotency TTL, a poll interval, and a Redis connection with a patient response timeout.
+
+use std::{sync::Arc, time::Duration};
+
+use apalis::prelude::*;
+use apalis_redis::{Config as RedisQueueConfig, RedisStorage};
+
+use bacowr_shared::{
+    config::Settings,
+    db::{connect_database, connect_redis},
+    queue::{GenerateArticle, generate_article_queue},
+};
+
+use crate::{
+    handler::{WorkerState, handle},
+    provider::OpenAiCompatible,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("Postgres: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Schema(#[from] bacowr_migrations::SchemaError),
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("provider client: {0}")]
+    Provider(#[from] reqwest::Error),
+}
+
+/// The queue configuration shared by producers (the API) and consumers (workers).
+pub fn queue_config(settings: &Settings) -> RedisQueueConfig {
+    let worker = &settings.worker;
+    RedisQueueConfig::default()
+        .queue(generate_article_queue(&settings.redis.namespace))
+        .batch_size(worker.concurrency)
+        .heartbeat_interval(Duration::from_secs(worker.heartbeat_secs))
+        .missed_heartbeats(worker.missed_heartbeats)
+        .idempotency_ttl(Some(Duration::from_secs(worker.enqueue_dedup_secs)))
+        // Outcomes live in Postgres; apalis' own result copies would only grow Redis.
+        .persist_results(false)
+}
+
+/// `host-pid-restart-random`: apalis-redis refuses a name that is still registered, and tests
+/// run several workers in one process.
+fn worker_name(restart: usize) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "worker".to_owned());
+    format!(
+        "{host}-{}-{restart}-{:04x}",
+        std::process::id(),
+        rand::random::<u16>()
+    )
+}
+
+/// Connects, checks the schema, and returns a future that runs the worker until `shutdown`
+/// resolves. The future resolves with an error if the workers stop on their own.
+pub async fn start(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<impl Future<Output = Result<(), MonitorError>>, StartError> {
+    let db = connect_database(&settings.database).await?;
+    bacowr_migrations::ensure_migrated(&db, settings.database.auto_migrate).await?;
+    let redis = connect_redis(&settings.redis).await?;
+    let generator = OpenAiCompatible::new(&settings.provider)?;
+    let state = Arc::new(WorkerState {
+        db,
+        generator,
+        owner: worker_name(0),
+        settings: settings.clone(),
+    });
+    let storage = RedisStorage::<GenerateArticle>::new(redis).with_config(queue_config(&settings));
+    let concurrency = settings.worker.concurrency;
+    let poll = Duration::from_millis(settings.worker.poll_interval_ms);
+    let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
+
+    let monitor = Monitor::new()
+        .register(move |restart| {
+            WorkerBuilder::new(worker_name(restart))
+                .backend(storage.clone().poll_with_interval(poll))
+                .data(state.clone())
+                .concurrency(concurrency)
+                .parallelize(tokio::spawn)
+                .build(handle)
+        })
+        .should_restart(|ctx, error| {
+            tracing::error!(worker = %ctx.name(), %error, "worker stopped; restarting");
+            true
+        })
+        .shutdown_timeout(grace);
+    Ok(monitor.run_with_signal(async move {
+        shutdown.await;
+        tracing::info!("shutdown requested; finishing in-flight jobs");
+        Ok(())
+    }))
+}

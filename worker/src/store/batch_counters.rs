@@ -1,0 +1,102 @@
+//! Batch counters move in the same transaction as the job they count.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use bacowr_shared::{
+    domain::{BatchStatus, JobStatus},
+    entities::batch,
+};
+
+pub async fn started(
+    txn: &DatabaseTransaction,
+    batch_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    batch::Entity::update_many()
+        .col_expr(
+            batch::Column::QueuedJobs,
+            Expr::col(batch::Column::QueuedJobs).sub(1),
+        )
+        .col_expr(
+            batch::Column::RunningJobs,
+            Expr::col(batch::Column::RunningJobs).add(1),
+        )
+        .col_expr(batch::Column::UpdatedAt, Expr::value(now))
+        .filter(batch::Column::Id.eq(batch_id))
+        .exec(txn)
+        .await?;
+    batch::Entity::update_many()
+        .col_expr(batch::Column::Status, Expr::value(BatchStatus::Running))
+        .filter(batch::Column::Id.eq(batch_id))
+        .filter(batch::Column::Status.eq(BatchStatus::Queued))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+pub struct Usage {
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub cost_micros: i64,
+}
+
+/// A running job ended in `status`; the batch is ready for review once nothing is left.
+pub async fn finished(
+    txn: &DatabaseTransaction,
+    batch_id: Uuid,
+    status: JobStatus,
+    usage: &Usage,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let counter = match status {
+        JobStatus::Succeeded => batch::Column::SucceededJobs,
+        JobStatus::NeedsReview => batch::Column::NeedsReviewJobs,
+        JobStatus::Failed => batch::Column::FailedJobs,
+        JobStatus::Cancelled => batch::Column::CancelledJobs,
+        JobStatus::Queued | JobStatus::Running => {
+            return Err(DbErr::Custom(format!(
+                "{status:?} is not a finished status"
+            )));
+        }
+    };
+    batch::Entity::update_many()
+        .col_expr(
+            batch::Column::RunningJobs,
+            Expr::col(batch::Column::RunningJobs).sub(1),
+        )
+        .col_expr(counter, Expr::col(counter).add(1))
+        .col_expr(
+            batch::Column::TokensIn,
+            Expr::col(batch::Column::TokensIn).add(usage.tokens_in),
+        )
+        .col_expr(
+            batch::Column::TokensOut,
+            Expr::col(batch::Column::TokensOut).add(usage.tokens_out),
+        )
+        .col_expr(
+            batch::Column::CostMicros,
+            Expr::col(batch::Column::CostMicros).add(usage.cost_micros),
+        )
+        .col_expr(batch::Column::UpdatedAt, Expr::value(now))
+        .filter(batch::Column::Id.eq(batch_id))
+        .exec(txn)
+        .await?;
+    batch::Entity::update_many()
+        .col_expr(
+            batch::Column::Status,
+            Expr::value(BatchStatus::ReadyForReview),
+        )
+        .col_expr(batch::Column::FinishedAt, Expr::value(now))
+        .filter(batch::Column::Id.eq(batch_id))
+        .filter(batch::Column::QueuedJobs.eq(0))
+        .filter(batch::Column::RunningJobs.eq(0))
+        .filter(batch::Column::Status.is_in([BatchStatus::Queued, BatchStatus::Running]))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,70 @@
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+
+use bacowr_shared::{
+    domain::JobStatus,
+    entities::job,
+    ids::{JobId, OrgId},
+};
+
+use super::batch_counters;
+
+/// Takes the job for `owner` if it is queued, or running under a lease that has expired (its
+/// worker died). Returns `None` when someone else holds it or it is finished.
+pub async fn claim(
+    db: &DatabaseConnection,
+    job_id: JobId,
+    org_id: OrgId,
+    owner: &str,
+    lease: Duration,
+) -> Result<Option<job::Model>, DbErr> {
+    let now = Utc::now();
+    let expires = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+    let txn = db.begin().await?;
+    let take = || {
+        job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Running))
+            .col_expr(
+                job::Column::Attempts,
+                Expr::col(job::Column::Attempts).add(1),
+            )
+            .col_expr(job::Column::LeaseOwner, Expr::value(owner))
+            .col_expr(job::Column::LeaseExpiresAt, Expr::value(expires))
+            .col_expr(job::Column::StartedAt, Expr::value(now))
+            .col_expr(job::Column::UpdatedAt, Expr::value(now))
+            .filter(job::Column::Id.eq(job_id.uuid()))
+            .filter(job::Column::OrgId.eq(org_id.uuid()))
+    };
+    let fresh = take()
+        .filter(job::Column::Status.eq(JobStatus::Queued))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if fresh == 1 {
+        let job = job::Entity::find_by_id(job_id.uuid()).one(&txn).await?;
+        if let Some(batch_id) = job.as_ref().and_then(|j| j.batch_id) {
+            batch_counters::started(&txn, batch_id, now).await?;
+        }
+        txn.commit().await?;
+        return Ok(job);
+    }
+    // A running job whose lease lapsed: its worker is gone. The counters already say running.
+    let reclaimed = take()
+        .filter(job::Column::Status.eq(JobStatus::Running))
+        .filter(job::Column::LeaseExpiresAt.lt(now))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if reclaimed == 1 {
+        let job = job::Entity::find_by_id(job_id.uuid()).one(&txn).await?;
+        txn.commit().await?;
+        return Ok(job);
+    }
+    txn.rollback().await?;
+    Ok(None)
+}

@@ -1,0 +1,160 @@
+use chrono::Utc;
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+
+use bacowr_shared::{
+    domain::JobStatus,
+    entities::{article, job, llm_call},
+    ids::{ArticleId, LlmCallId},
+};
+
+use super::batch_counters::{self, Usage};
+use crate::pipeline::CallRecord;
+
+pub struct ArticleToStore {
+    pub title: String,
+    pub body_markdown: String,
+    pub word_count: i32,
+    pub language: String,
+    pub provider: String,
+    pub model: String,
+}
+
+pub enum Outcome {
+    Succeeded(ArticleToStore),
+    Failed { code: &'static str, message: String },
+}
+
+/// Writes the outcome of one attempt. Returns `false` (and writes nothing but the call log)
+/// when this worker no longer holds the job's lease: another worker has taken it over.
+pub async fn record_outcome(
+    db: &DatabaseConnection,
+    job: &job::Model,
+    owner: &str,
+    outcome: Outcome,
+    calls: &[CallRecord],
+) -> Result<bool, DbErr> {
+    let now = Utc::now();
+    let usage = Usage {
+        tokens_in: calls.iter().map(|c| c.tokens_in).sum(),
+        tokens_out: calls.iter().map(|c| c.tokens_out).sum(),
+        cost_micros: calls.iter().map(|c| c.cost_micros).sum(),
+    };
+    let txn = db.begin().await?;
+    insert_calls(&txn, job, calls).await?;
+
+    let (status, error_code, error_message) = match &outcome {
+        Outcome::Succeeded(_) => (JobStatus::Succeeded, None, None),
+        Outcome::Failed { code, message } => {
+            (JobStatus::Failed, Some(*code), Some(message.clone()))
+        }
+    };
+    let moved = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(status))
+        .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(
+            job::Column::LeaseExpiresAt,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(job::Column::ErrorCode, Expr::value(error_code))
+        .col_expr(job::Column::ErrorMessage, Expr::value(error_message))
+        .col_expr(
+            job::Column::TokensIn,
+            Expr::col(job::Column::TokensIn).add(usage.tokens_in),
+        )
+        .col_expr(
+            job::Column::TokensOut,
+            Expr::col(job::Column::TokensOut).add(usage.tokens_out),
+        )
+        .col_expr(
+            job::Column::CostMicros,
+            Expr::col(job::Column::CostMicros).add(usage.cost_micros),
+        )
+        .col_expr(job::Column::FinishedAt, Expr::value(now))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(job::Column::Id.eq(job.id))
+        .filter(job::Column::Status.eq(JobStatus::Running))
+        .filter(job::Column::LeaseOwner.eq(owner))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if moved == 0 {
+        // Keep the call log (the tokens were spent) but leave the job to its new owner.
+        txn.commit().await?;
+        return Ok(false);
+    }
+
+    if let Outcome::Succeeded(article) = outcome {
+        let version = article::Entity::find()
+            .filter(article::Column::JobId.eq(job.id))
+            .count(&txn)
+            .await? as i32
+            + 1;
+        article::Entity::insert(article::ActiveModel {
+            id: Set(ArticleId::new().uuid()),
+            job_id: Set(job.id),
+            org_id: Set(job.org_id),
+            version: Set(version),
+            title: Set(article.title),
+            body_markdown: Set(article.body_markdown),
+            word_count: Set(article.word_count),
+            language: Set(Some(article.language)),
+            provider: Set(article.provider),
+            model: Set(article.model),
+            created_at: Set(now),
+        })
+        .on_conflict_do_nothing_on([article::Column::JobId, article::Column::Version])
+        .exec_without_returning(&txn)
+        .await?;
+    }
+    if let Some(batch_id) = job.batch_id {
+        batch_counters::finished(&txn, batch_id, status, &usage, now).await?;
+    }
+    txn.commit().await?;
+    Ok(true)
+}
+
+async fn insert_calls(
+    txn: &sea_orm::DatabaseTransaction,
+    job: &job::Model,
+    calls: &[CallRecord],
+) -> Result<(), DbErr> {
+    if calls.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let rows = calls
+        .iter()
+        .enumerate()
+        .map(|(seq, call)| llm_call::ActiveModel {
+            id: Set(LlmCallId::new().uuid()),
+            org_id: Set(job.org_id),
+            job_id: Set(job.id),
+            batch_id: Set(job.batch_id),
+            attempt: Set(job.attempts),
+            seq: Set(seq as i32),
+            provider: Set(call.provider.clone()),
+            model: Set(call.model.clone()),
+            outcome: Set(call.outcome.to_owned()),
+            http_status: Set(call.http_status.map(i32::from)),
+            tokens_in: Set(call.tokens_in),
+            tokens_out: Set(call.tokens_out),
+            cost_micros: Set(call.cost_micros),
+            latency_ms: Set(call.latency_ms),
+            error: Set(call.error.clone()),
+            created_at: Set(now),
+        });
+    llm_call::Entity::insert_many(rows)
+        .on_conflict_do_nothing_on([
+            llm_call::Column::JobId,
+            llm_call::Column::Attempt,
+            llm_call::Column::Seq,
+        ])
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
