@@ -74,25 +74,25 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // GET /batches/{id}/jobs?status=… pages through one batch's jobs in id order.
+        // GET /batches/{id}/jobs[?status=…] pages through one batch's jobs in submission order.
         manager
             .create_index(
                 Index::create()
-                    .name("idx_jobs_batch_status_id")
+                    .name("idx_jobs_batch_status_row")
                     .table(Jobs::Table)
                     .col(Jobs::BatchId)
                     .col(Jobs::Status)
-                    .col(Jobs::Id)
+                    .col(Jobs::RowIndex)
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
                 Index::create()
-                    .name("idx_jobs_batch_id")
+                    .name("idx_jobs_batch_row")
                     .table(Jobs::Table)
                     .col(Jobs::BatchId)
-                    .col(Jobs::Id)
+                    .col(Jobs::RowIndex)
                     .to_owned(),
             )
             .await?;

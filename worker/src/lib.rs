@@ -7,4 +7,4 @@ pub mod provider;
 mod runtime;
 pub mod store;
 
-pub use runtime::{StartError, queue_config, start};
+pub use runtime::{StartError, start};

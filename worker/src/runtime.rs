@@ -1,17 +1,16 @@
 //! Building and running the apalis worker, configured around apalis-redis 1.0's measured
-//! defects (DESIGN §3a): short heartbeats so a killed worker's tasks come back within seconds,
-//! a unique name per process and restart, batch size no larger than concurrency, an
-//! idempotency TTL, a poll interval, and a Redis connection with a patient response timeout.
+//! defects (DESIGN §3a): the shared queue config (`bacowr_shared::queue::queue_config`), a
+//! unique name per process and restart, a poll interval, a Redis connection with a patient
+//! response timeout, and restarts of stopped workers.
 
 use std::{sync::Arc, time::Duration};
 
 use apalis::prelude::*;
-use apalis_redis::{Config as RedisQueueConfig, RedisStorage};
 
 use bacowr_shared::{
     config::Settings,
     db::{connect_database, connect_redis},
-    queue::{GenerateArticle, generate_article_queue},
+    queue::article_queue,
 };
 
 use crate::{
@@ -29,19 +28,6 @@ pub enum StartError {
     Redis(#[from] redis::RedisError),
     #[error("provider client: {0}")]
     Provider(#[from] reqwest::Error),
-}
-
-/// The queue configuration shared by producers (the API) and consumers (workers).
-pub fn queue_config(settings: &Settings) -> RedisQueueConfig {
-    let worker = &settings.worker;
-    RedisQueueConfig::default()
-        .queue(generate_article_queue(&settings.redis.namespace))
-        .batch_size(worker.concurrency)
-        .heartbeat_interval(Duration::from_secs(worker.heartbeat_secs))
-        .missed_heartbeats(worker.missed_heartbeats)
-        .idempotency_ttl(Some(Duration::from_secs(worker.enqueue_dedup_secs)))
-        // Outcomes live in Postgres; apalis' own result copies would only grow Redis.
-        .persist_results(false)
 }
 
 /// `host-pid-restart-random`: apalis-redis refuses a name that is still registered, and tests
@@ -73,7 +59,7 @@ pub async fn start(
         owner: worker_name(0),
         settings: settings.clone(),
     });
-    let storage = RedisStorage::<GenerateArticle>::new(redis).with_config(queue_config(&settings));
+    let storage = article_queue(redis, &settings);
     let concurrency = settings.worker.concurrency;
     let poll = Duration::from_millis(settings.worker.poll_interval_ms);
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);

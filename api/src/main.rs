@@ -1,0 +1,87 @@
+//! `bacowr-api [serve]` runs the API; `bacowr-api create-org NAME` creates an organization
+//! and prints its first API key (once); `bacowr-api openapi` prints the OpenAPI document.
+
+use bacowr_api::{Application, openapi, services::orgs};
+use bacowr_shared::{config::Settings, db::connect_database, telemetry};
+
+const USAGE: &str = "usage: bacowr-api [serve | create-org NAME | openapi]";
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        None | Some("serve") => serve().await,
+        Some("create-org") => create_org(&args[1..]).await,
+        Some("openapi") => {
+            print!("{}", openapi::document());
+            0
+        }
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            0
+        }
+        Some(other) => {
+            eprintln!("bacowr-api: unknown command {other:?}\n{USAGE}");
+            2
+        }
+    };
+    std::process::exit(code);
+}
+
+fn settings() -> Settings {
+    Settings::load().unwrap_or_else(|e| {
+        eprintln!("bacowr-api: {e}");
+        std::process::exit(2)
+    })
+}
+
+async fn serve() -> i32 {
+    let settings = settings();
+    let _telemetry = telemetry::init("bacowr-api", &settings.telemetry);
+    let listen = settings.api.listen;
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error = %e, "API failed to start");
+            eprintln!("bacowr-api: {e}");
+            return 1;
+        }
+    };
+    tracing::info!(%listen, port = app.port(), "API listening");
+    match app.run_until_stopped().await {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!(error = %e, "API server failed");
+            1
+        }
+    }
+}
+
+async fn create_org(args: &[String]) -> i32 {
+    let name = args.join(" ");
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        eprintln!("bacowr-api: create-org needs a name of 1-200 characters\n{USAGE}");
+        return 2;
+    }
+    let settings = settings();
+    let result = async {
+        let db = connect_database(&settings.database).await?;
+        bacowr_migrations::ensure_migrated(&db, settings.database.auto_migrate).await?;
+        Ok::<_, Box<dyn std::error::Error>>(orgs::create_org(&db, name).await?)
+    }
+    .await;
+    match result {
+        Ok(created) => {
+            println!("organization: {}", created.org_id);
+            println!("api key id:   {}", created.key_id);
+            println!("api key:      {}", created.api_key);
+            eprintln!("Store the key now: it is shown only once.");
+            0
+        }
+        Err(e) => {
+            eprintln!("bacowr-api: {e}");
+            1
+        }
+    }
+}

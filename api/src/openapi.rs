@@ -1,0 +1,83 @@
+//! The OpenAPI document: every route, generated from the code (utoipa), served at
+//! `/api-docs/openapi.json` and checked in at `openapi/openapi.json`.
+
+use actix_web::{HttpResponse, get};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use crate::{error, intake, routes};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "BACOWR API",
+        description = "Backlink Content Writer: submit batches of link assignments, follow their progress, read the articles.",
+        license(name = "MIT"),
+    ),
+    paths(
+        routes::health::health,
+        routes::health::ready,
+        routes::batches::submit,
+        routes::batches::list_batches,
+        routes::batches::get_batch,
+        routes::batches::list_jobs,
+        routes::jobs::submit,
+        routes::jobs::get_job,
+    ),
+    components(schemas(
+        error::ErrorBody,
+        error::FieldError,
+        intake::SubmitBatch,
+        intake::LinkInput,
+        routes::views::BatchView,
+        routes::views::BatchPage,
+        routes::views::JobView,
+        routes::views::JobPage,
+        routes::views::ArticleView,
+    )),
+    modifiers(&BearerAuth),
+    security(("api_key" = [])),
+    tags(
+        (name = "batches", description = "Bulk link assignments"),
+        (name = "jobs", description = "Single assignments and their articles"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An organization's API key: `Authorization: Bearer bcw_…`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as checked in: pretty JSON with a trailing newline.
+pub fn document() -> String {
+    let mut json = ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
+    json.push('\n');
+    json
+}
+
+#[get("/api-docs/openapi.json")]
+pub async fn serve() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document())
+}

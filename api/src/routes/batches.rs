@@ -1,0 +1,223 @@
+//! `/api/v1/batches`: submit a batch (JSON or CSV), read one, list them, list its jobs.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use bacowr_shared::{
+    domain::JobStatus,
+    entities::{batch, job},
+    ids::BatchId,
+};
+
+use super::{
+    body,
+    params::{self, JobListParams, ListParams},
+    views::{BatchPage, BatchView, JobPage, JobView},
+};
+use crate::{
+    auth::Tenant,
+    error::{ApiError, ErrorBody},
+    intake,
+    services::{idempotency::IdempotencyKey, submission},
+    state::AppState,
+};
+
+const CSV_EXAMPLE: &str =
+    "publisher,target,anchor,language\nbloggen.se,https://client.se/cyklar,bästa cyklarna,sv\n";
+
+/// Submit a batch of link assignments, as JSON or as CSV. All-or-nothing: a 422 names every
+/// bad row and field. Send `Idempotency-Key` to make retries safe.
+#[utoipa::path(
+    post,
+    path = "/api/v1/batches",
+    tag = "batches",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for retries of the same request")),
+    request_body(content(
+        (intake::SubmitBatch = "application/json"),
+        (String = "text/csv", example = json!(CSV_EXAMPLE)),
+    )),
+    responses(
+        (status = 202, description = "accepted; the jobs are queued", body = BatchView),
+        (status = 400, description = "malformed body or CSV header", body = ErrorBody),
+        (status = 401, description = "missing or unknown API key", body = ErrorBody),
+        (status = 409, description = "Idempotency-Key reused with another request", body = ErrorBody),
+        (status = 413, description = "body too large", body = ErrorBody),
+        (status = 415, description = "neither JSON nor CSV", body = ErrorBody),
+        (status = 422, description = "invalid links; every one is named", body = ErrorBody),
+        (status = 503, description = "Postgres or Redis unavailable", body = ErrorBody),
+    )
+)]
+#[post("/batches")]
+pub async fn submit(
+    req: HttpRequest,
+    payload: web::Payload,
+    tenant: Tenant,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let limits = &state.settings.api;
+    let bytes = body::read_limited(&req, payload, limits.max_body_bytes).await?;
+    let content_type = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    let submission = match mime {
+        "application/json" | "" => intake::parse_json(&bytes, limits.max_links_per_batch)?,
+        m if m.ends_with("+json") => intake::parse_json(&bytes, limits.max_links_per_batch)?,
+        "text/csv" | "application/csv" => intake::parse_csv(&bytes, limits.max_links_per_batch)?,
+        other => return Err(ApiError::unsupported_media_type(other)),
+    };
+    let idempotency = IdempotencyKey::from_request(&req, &bytes)?;
+    let accepted = submission::submit_batch(
+        &state,
+        tenant.org_id,
+        submission.name,
+        submission.links,
+        idempotency,
+    )
+    .await?;
+    Ok(super::accepted_response(accepted))
+}
+
+/// One batch: status, counts per job status, progress, tokens and cost so far.
+#[utoipa::path(
+    get,
+    path = "/api/v1/batches/{batch_id}",
+    tag = "batches",
+    params(("batch_id" = BatchId, Path)),
+    responses(
+        (status = 200, body = BatchView),
+        (status = 400, description = "malformed id", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "no such batch in this organization", body = ErrorBody),
+    )
+)]
+#[get("/batches/{batch_id}")]
+pub async fn get_batch(
+    path: web::Path<String>,
+    tenant: Tenant,
+    state: web::Data<AppState>,
+) -> Result<web::Json<BatchView>, ApiError> {
+    let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
+    let found = find_batch(&state, tenant, id).await?;
+    Ok(web::Json(found.into()))
+}
+
+async fn find_batch(
+    state: &AppState,
+    tenant: Tenant,
+    id: BatchId,
+) -> Result<batch::Model, ApiError> {
+    batch::Entity::find_by_id(id.uuid())
+        .filter(batch::Column::OrgId.eq(tenant.org_id.uuid()))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("batch", &id.to_string()))
+}
+
+/// The organization's batches, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/batches",
+    tag = "batches",
+    params(ListParams),
+    responses(
+        (status = 200, body = BatchPage),
+        (status = 400, description = "bad limit or cursor", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+    )
+)]
+#[get("/batches")]
+pub async fn list_batches(
+    query: web::Query<ListParams>,
+    tenant: Tenant,
+    state: web::Data<AppState>,
+) -> Result<web::Json<BatchPage>, ApiError> {
+    let limit = params::limit(query.limit.as_deref())?;
+    let mut select = batch::Entity::find()
+        .filter(batch::Column::OrgId.eq(tenant.org_id.uuid()))
+        .order_by_desc(batch::Column::Id)
+        .limit(limit + 1);
+    if let Some(cursor) = &query.cursor {
+        let after = params::parse_id(cursor, "cursor", BatchId::parse)?;
+        select = select.filter(batch::Column::Id.lt(after.uuid()));
+    }
+    let mut rows = select.all(&state.db).await?;
+    let next_cursor = (rows.len() as u64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|b| BatchId::from_uuid(b.id).to_string())
+    });
+    Ok(web::Json(BatchPage {
+        items: rows.into_iter().map(BatchView::from).collect(),
+        next_cursor: next_cursor.flatten(),
+    }))
+}
+
+/// A batch's jobs in submission order, optionally only those in one status.
+#[utoipa::path(
+    get,
+    path = "/api/v1/batches/{batch_id}/jobs",
+    tag = "batches",
+    params(("batch_id" = BatchId, Path), JobListParams),
+    responses(
+        (status = 200, body = JobPage),
+        (status = 400, description = "bad id, status, limit or cursor", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "no such batch in this organization", body = ErrorBody),
+    )
+)]
+#[get("/batches/{batch_id}/jobs")]
+pub async fn list_jobs(
+    path: web::Path<String>,
+    query: web::Query<JobListParams>,
+    tenant: Tenant,
+    state: web::Data<AppState>,
+) -> Result<web::Json<JobPage>, ApiError> {
+    let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
+    let limit = params::limit(query.limit.as_deref())?;
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            JobStatus::parse(s).ok_or_else(|| {
+                ApiError::bad_request(
+                    "status",
+                    "must be one of queued, running, succeeded, needs_review, failed, cancelled",
+                )
+            })
+        })
+        .transpose()?;
+    let after: Option<i32> = query
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.strip_prefix("row_")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| ApiError::bad_request("cursor", "not a cursor this list returned"))
+        })
+        .transpose()?;
+    find_batch(&state, tenant, id).await?;
+
+    let mut select = job::Entity::find()
+        .filter(job::Column::BatchId.eq(id.uuid()))
+        .filter(job::Column::OrgId.eq(tenant.org_id.uuid()))
+        .order_by_asc(job::Column::RowIndex)
+        .limit(limit + 1);
+    if let Some(status) = status {
+        select = select.filter(job::Column::Status.eq(status));
+    }
+    if let Some(after) = after {
+        select = select.filter(job::Column::RowIndex.gt(after));
+    }
+    let mut rows = select.all(&state.db).await?;
+    let next_cursor = (rows.len() as u64 > limit).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|j| format!("row_{}", j.row_index))
+    });
+    Ok(web::Json(JobPage {
+        items: rows.into_iter().map(|j| JobView::new(j, None)).collect(),
+        next_cursor: next_cursor.flatten(),
+    }))
+}

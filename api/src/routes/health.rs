@@ -1,0 +1,56 @@
+//! Liveness and readiness.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use serde::Serialize;
+
+use crate::{error::ApiError, state::AppState};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HealthView {
+    pub status: &'static str,
+}
+
+/// The process is up.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    security(()),
+    responses((status = 200, description = "alive", body = HealthView))
+)]
+#[get("/health")]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(HealthView { status: "ok" })
+}
+
+/// Postgres and Redis both answer; otherwise 503 naming the one that doesn't.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "operations",
+    security(()),
+    responses(
+        (status = 200, description = "ready to take work", body = HealthView),
+        (status = 503, description = "a dependency is down", body = crate::error::ErrorBody),
+    )
+)]
+#[get("/ready")]
+pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let timeout = Duration::from_secs(2);
+    let db_ok = matches!(
+        tokio::time::timeout(timeout, state.db.ping()).await,
+        Ok(Ok(()))
+    );
+    if !db_ok {
+        return Err(ApiError::unavailable("Postgres"));
+    }
+    let mut redis = state.redis.clone();
+    let cmd = redis::cmd("PING");
+    let ping = cmd.query_async::<String>(&mut redis);
+    if !matches!(tokio::time::timeout(timeout, ping).await, Ok(Ok(_))) {
+        return Err(ApiError::unavailable("Redis"));
+    }
+    Ok(HttpResponse::Ok().json(HealthView { status: "ready" }))
+}

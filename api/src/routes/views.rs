@@ -1,0 +1,178 @@
+//! What the API answers with: views of the stored rows, in the wire format of the OpenAPI
+//! document.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use bacowr_shared::{
+    domain::{BatchStatus, JobStatus},
+    entities::{article, batch, job},
+    ids::{ArticleId, BatchId, JobId},
+};
+
+fn usd(micros: i64) -> f64 {
+    micros as f64 / 1_000_000.0
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobCounts {
+    pub queued: i32,
+    pub running: i32,
+    pub succeeded: i32,
+    pub needs_review: i32,
+    pub failed: i32,
+    pub cancelled: i32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchView {
+    pub id: BatchId,
+    pub name: Option<String>,
+    pub status: BatchStatus,
+    pub total_jobs: i32,
+    pub counts: JobCounts,
+    /// Share of jobs that have finished (succeeded, needs review, failed or cancelled), 0-1.
+    pub progress: f64,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    /// Provider cost so far, US dollars.
+    pub cost_usd: f64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<batch::Model> for BatchView {
+    fn from(b: batch::Model) -> Self {
+        let finished = b.succeeded_jobs + b.needs_review_jobs + b.failed_jobs + b.cancelled_jobs;
+        Self {
+            id: BatchId::from_uuid(b.id),
+            name: b.name,
+            status: b.status,
+            total_jobs: b.total_jobs,
+            progress: if b.total_jobs > 0 {
+                f64::from(finished) / f64::from(b.total_jobs)
+            } else {
+                0.0
+            },
+            counts: JobCounts {
+                queued: b.queued_jobs,
+                running: b.running_jobs,
+                succeeded: b.succeeded_jobs,
+                needs_review: b.needs_review_jobs,
+                failed: b.failed_jobs,
+                cancelled: b.cancelled_jobs,
+            },
+            tokens_in: b.tokens_in,
+            tokens_out: b.tokens_out,
+            cost_usd: usd(b.cost_micros),
+            created_at: b.created_at,
+            updated_at: b.updated_at,
+            finished_at: b.finished_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobError {
+    /// Machine-readable cause, e.g. `provider_failed`.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ArticleView {
+    pub id: ArticleId,
+    pub version: i32,
+    pub title: String,
+    /// The article body in Markdown, with the anchor link.
+    pub body_markdown: String,
+    pub word_count: i32,
+    pub language: Option<String>,
+    pub provider: String,
+    pub model: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<article::Model> for ArticleView {
+    fn from(a: article::Model) -> Self {
+        Self {
+            id: ArticleId::from_uuid(a.id),
+            version: a.version,
+            title: a.title,
+            body_markdown: a.body_markdown,
+            word_count: a.word_count,
+            language: a.language,
+            provider: a.provider,
+            model: a.model,
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobView {
+    pub id: JobId,
+    pub batch_id: Option<BatchId>,
+    /// Position in the submitted batch, 0-based.
+    pub row_index: i32,
+    pub publisher_domain: String,
+    pub target_url: String,
+    pub anchor_text: String,
+    pub language: Option<String>,
+    pub status: JobStatus,
+    pub attempts: i32,
+    pub error: Option<JobError>,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub cost_usd: f64,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The latest article version, on `GET /jobs/{id}` once one exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub article: Option<ArticleView>,
+}
+
+impl JobView {
+    pub fn new(j: job::Model, article: Option<article::Model>) -> Self {
+        Self {
+            id: JobId::from_uuid(j.id),
+            batch_id: j.batch_id.map(BatchId::from_uuid),
+            row_index: j.row_index,
+            publisher_domain: j.publisher_domain,
+            target_url: j.target_url,
+            anchor_text: j.anchor_text,
+            language: j.language,
+            status: j.status,
+            attempts: j.attempts,
+            error: j.error_code.map(|code| JobError {
+                code,
+                message: j.error_message.unwrap_or_default(),
+            }),
+            tokens_in: j.tokens_in,
+            tokens_out: j.tokens_out,
+            cost_usd: usd(j.cost_micros),
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+            article: article.map(ArticleView::from),
+        }
+    }
+}
+
+/// A page of batches, newest first. Pass `next_cursor` back as `cursor` for the next page; it
+/// is absent on the last page.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchPage {
+    pub items: Vec<BatchView>,
+    pub next_cursor: Option<String>,
+}
+
+/// A page of a batch's jobs, in submission order. Pass `next_cursor` back as `cursor` for the
+/// next page; it is absent on the last page.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobPage {
+    pub items: Vec<JobView>,
+    pub next_cursor: Option<String>,
+}

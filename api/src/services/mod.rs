@@ -1,0 +1,7 @@
+//! What the routes do, apart from HTTP: creating work, replaying idempotent answers,
+//! enqueueing, and setting up organizations.
+
+pub mod enqueue;
+pub mod idempotency;
+pub mod orgs;
+pub mod submission;

@@ -1,0 +1,52 @@
+//! Organizations and their API keys.
+
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, TransactionTrait};
+
+use bacowr_shared::{
+    entities::{api_key, organization},
+    ids::{ApiKeyId, OrgId},
+};
+
+use crate::auth;
+
+pub struct CreatedOrg {
+    pub org_id: OrgId,
+    pub key_id: ApiKeyId,
+    /// The only time the key is visible: it is stored as a hash.
+    pub api_key: String,
+}
+
+/// Creates an organization and its first API key in one transaction.
+pub async fn create_org(db: &DatabaseConnection, name: &str) -> Result<CreatedOrg, DbErr> {
+    let org_id = OrgId::new();
+    let key_id = ApiKeyId::new();
+    let key = auth::generate_key();
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    organization::Entity::insert(organization::ActiveModel {
+        id: Set(org_id.uuid()),
+        name: Set(name.to_owned()),
+        created_at: Set(now),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    api_key::Entity::insert(api_key::ActiveModel {
+        id: Set(key_id.uuid()),
+        org_id: Set(org_id.uuid()),
+        name: Set("first key".to_owned()),
+        prefix: Set(auth::display_prefix(&key)),
+        key_hash: Set(auth::hash_key(&key)),
+        created_at: Set(now),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(CreatedOrg {
+        org_id,
+        key_id,
+        api_key: key,
+    })
+}

@@ -1,0 +1,172 @@
+//! Accepting work: one transaction writes the batch, its jobs and the idempotency answer;
+//! after commit, one pipelined push hands the job ids to the workers.
+
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, DatabaseTransaction, DbErr, EntityTrait, TransactionTrait};
+
+use bacowr_shared::{
+    domain::{BatchStatus, JobStatus, LinkAssignment},
+    entities::{batch, job},
+    ids::{BatchId, JobId, OrgId},
+};
+
+use super::{enqueue, idempotency::IdempotencyKey};
+use crate::{
+    error::ApiError,
+    routes::views::{BatchView, JobView},
+    state::AppState,
+};
+
+/// Rows per INSERT: 22 columns × 1,000 would pass Postgres' 65,535-parameter limit.
+const INSERT_CHUNK: usize = 500;
+
+/// The answer to send: fresh or replayed, always the same JSON for the same key.
+pub struct Accepted {
+    pub status: u16,
+    pub body: String,
+}
+
+pub async fn submit_batch(
+    state: &AppState,
+    org_id: OrgId,
+    name: Option<String>,
+    links: Vec<LinkAssignment>,
+    idempotency: Option<IdempotencyKey>,
+) -> Result<Accepted, ApiError> {
+    let batch_id = BatchId::new();
+    accept(state, org_id, idempotency, |txn| {
+        Box::pin(async move {
+            let now = Utc::now();
+            let total = i32::try_from(links.len()).unwrap_or(i32::MAX);
+            let model = batch::Model {
+                id: batch_id.uuid(),
+                org_id: org_id.uuid(),
+                name,
+                status: BatchStatus::Queued,
+                total_jobs: total,
+                queued_jobs: total,
+                running_jobs: 0,
+                succeeded_jobs: 0,
+                needs_review_jobs: 0,
+                failed_jobs: 0,
+                cancelled_jobs: 0,
+                tokens_in: 0,
+                tokens_out: 0,
+                cost_micros: 0,
+                created_at: now,
+                updated_at: now,
+                finished_at: None,
+            };
+            batch::Entity::insert(batch::ActiveModel::from(model.clone()))
+                .exec_without_returning(txn)
+                .await?;
+            let jobs = insert_jobs(txn, org_id, Some(batch_id), &links).await?;
+            let body =
+                serde_json::to_string(&BatchView::from(model)).map_err(ApiError::internal)?;
+            Ok((body, jobs))
+        })
+    })
+    .await
+}
+
+pub async fn submit_job(
+    state: &AppState,
+    org_id: OrgId,
+    link: LinkAssignment,
+    idempotency: Option<IdempotencyKey>,
+) -> Result<Accepted, ApiError> {
+    accept(state, org_id, idempotency, |txn| {
+        Box::pin(async move {
+            let jobs = insert_jobs(txn, org_id, None, std::slice::from_ref(&link)).await?;
+            let model = jobs_models(txn, &jobs).await?;
+            let body =
+                serde_json::to_string(&JobView::new(model, None)).map_err(ApiError::internal)?;
+            Ok((body, jobs))
+        })
+    })
+    .await
+}
+
+type Work<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Result<(String, Vec<JobId>), ApiError>> + Send + 'a>>;
+
+async fn accept<F>(
+    state: &AppState,
+    org_id: OrgId,
+    idempotency: Option<IdempotencyKey>,
+    write: F,
+) -> Result<Accepted, ApiError>
+where
+    F: for<'a> FnOnce(&'a DatabaseTransaction) -> Work<'a>,
+{
+    enqueue::check_redis(&state.redis).await?;
+    let txn = state.db.begin().await?;
+    if let Some(key) = &idempotency
+        && let Some(replay) = key.reserve(&txn, org_id).await?
+    {
+        txn.rollback().await?;
+        return Ok(Accepted {
+            status: replay.status,
+            body: replay.body,
+        });
+    }
+    let (body, jobs) = write(&txn).await?;
+    if let Some(key) = &idempotency {
+        key.store(&txn, org_id, 202, &body).await?;
+    }
+    txn.commit().await?;
+    enqueue::push_jobs(&state.queue, org_id, &jobs).await;
+    Ok(Accepted { status: 202, body })
+}
+
+async fn insert_jobs(
+    txn: &DatabaseTransaction,
+    org_id: OrgId,
+    batch_id: Option<BatchId>,
+    links: &[LinkAssignment],
+) -> Result<Vec<JobId>, ApiError> {
+    let now = Utc::now();
+    let ids: Vec<JobId> = links.iter().map(|_| JobId::new()).collect();
+    for (chunk_no, chunk) in links.chunks(INSERT_CHUNK).enumerate() {
+        let rows = chunk.iter().enumerate().map(|(i, link)| {
+            let row = chunk_no * INSERT_CHUNK + i;
+            job::ActiveModel {
+                id: Set(ids[row].uuid()),
+                org_id: Set(org_id.uuid()),
+                batch_id: Set(batch_id.map(|b| b.uuid())),
+                row_index: Set(i32::try_from(row).unwrap_or(i32::MAX)),
+                publisher_domain: Set(link.publisher_domain.as_str().to_owned()),
+                target_url: Set(link.target_url.as_str().to_owned()),
+                anchor_text: Set(link.anchor_text.as_str().to_owned()),
+                language: Set(link.language.as_ref().map(|l| l.as_str().to_owned())),
+                status: Set(JobStatus::Queued),
+                attempts: Set(0),
+                lease_owner: Set(None),
+                lease_expires_at: Set(None),
+                error_code: Set(None),
+                error_message: Set(None),
+                tokens_in: Set(0),
+                tokens_out: Set(0),
+                cost_micros: Set(0),
+                created_at: Set(now),
+                updated_at: Set(now),
+                started_at: Set(None),
+                finished_at: Set(None),
+            }
+        });
+        job::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(ids)
+}
+
+async fn jobs_models(txn: &DatabaseTransaction, ids: &[JobId]) -> Result<job::Model, DbErr> {
+    let id = ids
+        .first()
+        .ok_or_else(|| DbErr::Custom("no job inserted".into()))?;
+    job::Entity::find_by_id(id.uuid())
+        .one(txn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("job just inserted".into()))
+}

@@ -1,0 +1,12 @@
+use bacowr_shared::{config::Settings, queue::ArticleQueue};
+use redis::aio::ConnectionManager;
+use sea_orm::DatabaseConnection;
+
+/// Everything a request handler needs; cheap to clone (connection pools and handles).
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub redis: ConnectionManager,
+    pub queue: ArticleQueue,
+    pub settings: Settings,
+}
