@@ -7,4 +7,5 @@ pub mod provider;
 mod runtime;
 pub mod store;
 
+pub use apalis::prelude::MonitorError;
 pub use runtime::{StartError, start};

@@ -1,0 +1,73 @@
+//! The walking skeleton's promise: a 175-link batch goes in through the API, the real worker
+//! writes every article through the provider protocol (llm-sim), and the API serves them all.
+
+use std::time::Duration;
+
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::Value;
+
+use bacowr_shared::entities::{article, llm_call};
+
+use crate::helpers::{TestApp, spawn_sim};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_175_link_batch_end_to_end() {
+    let app = TestApp::spawn().await;
+    let sim = spawn_sim().await;
+    let batch = app.submit_batch(175).await;
+    let id = batch["id"].as_str().unwrap().to_owned();
+
+    let worker = app.start_worker(&sim, |_| {}).await;
+    let done = app.wait_for_batch(&id, Duration::from_secs(120)).await;
+    worker.stop().await;
+
+    assert_eq!(done["status"], "ready_for_review", "{done}");
+    assert_eq!(done["counts"]["succeeded"], 175, "{done}");
+    assert_eq!(done["progress"], 1.0);
+    assert!(done["finished_at"].is_string());
+    assert!(done["tokens_in"].as_i64().unwrap() > 0);
+    assert!(done["cost_usd"].as_f64().unwrap() > 0.0);
+
+    // Every job serves its article, with the anchor link exactly once.
+    let mut cursor: Option<String> = None;
+    let mut seen = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/batches/{id}/jobs?limit=100&cursor={c}"),
+            None => format!("/api/v1/batches/{id}/jobs?limit=100"),
+        };
+        let page = app.get_json(&path).await;
+        for job in page["items"].as_array().unwrap() {
+            let full = app
+                .get_json(&format!("/api/v1/jobs/{}", job["id"].as_str().unwrap()))
+                .await;
+            assert_eq!(full["status"], "succeeded", "{full}");
+            let article = &full["article"];
+            let link = format!(
+                "[{}]({})",
+                full["anchor_text"].as_str().unwrap(),
+                full["target_url"].as_str().unwrap()
+            );
+            let body = article["body_markdown"].as_str().unwrap();
+            assert_eq!(body.matches(&link).count(), 1, "{body}");
+            assert!(article["word_count"].as_i64().unwrap() > 600, "{article}");
+            assert!(!article["title"].as_str().unwrap().is_empty());
+            assert_eq!(article["language"], full["language"]);
+            assert_eq!(article["model"], "sim-writer");
+            seen += 1;
+        }
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, 175);
+
+    // Exactly one article and one provider call per job.
+    assert_eq!(article::Entity::find().count(&app.db).await.unwrap(), 175);
+    assert_eq!(llm_call::Entity::find().count(&app.db).await.unwrap(), 175);
+    assert_eq!(sim.requests(), 175);
+    let _: Value = done;
+    sim.shutdown().await;
+    app.cleanup().await;
+}

@@ -1,0 +1,253 @@
+use std::time::{Duration, Instant};
+
+use bacowr_api::{Application, services::orgs};
+use bacowr_shared::{
+    config::Settings,
+    testing::{TestDatabase, TestRedis},
+};
+use llm_sim::{SimConfig, SimHandle};
+use reqwest::{Response, StatusCode};
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub settings: Settings,
+    pub api_key: String,
+    test_db: TestDatabase,
+    test_redis: TestRedis,
+}
+
+pub fn base_settings() -> Settings {
+    Settings::from_figment(Settings::figment(None)).expect("default settings load")
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A migrated database, a Redis namespace and an organization of the test's own.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let mut t = base_settings().telemetry;
+            t.log_format = "pretty".into();
+            let _ = Box::leak(Box::new(bacowr_shared::telemetry::init("test", &t)));
+        }
+        let test_db = TestDatabase::create().await;
+        let test_redis = TestRedis::create().await;
+        let mut settings = base_settings();
+        settings.database.url = test_db.url.clone();
+        settings.database.auto_migrate = true;
+        settings.database.max_connections = 10;
+        settings.redis.url = test_redis.url.clone();
+        settings.redis.namespace = test_redis.namespace.clone();
+        settings.api.listen = "127.0.0.1:0".parse().unwrap();
+        settings.worker.poll_interval_ms = 50;
+        settings.worker.heartbeat_secs = 1;
+        settings.worker.shutdown_grace_secs = 5;
+        settings.provider.backoff_initial_ms = 10;
+        settings.provider.backoff_max_ms = 50;
+        configure(&mut settings);
+
+        let app = Application::build(settings.clone())
+            .await
+            .expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+
+        let db = test_db.connect().await;
+        let created = orgs::create_org(&db, "Test Agency").await.unwrap();
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            db,
+            settings,
+            api_key: created.api_key,
+            test_db,
+            test_redis,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Another tenant on the same deployment.
+    pub async fn other_org_key(&self) -> String {
+        orgs::create_org(&self.db, "Other Agency")
+            .await
+            .unwrap()
+            .api_key
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let resp = self.get(path).await;
+        assert_eq!(resp.status(), StatusCode::OK, "GET {path}");
+        resp.json().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&self.api_key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_csv(&self, csv: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/batches"))
+            .bearer_auth(&self.api_key)
+            .header("content-type", "text/csv")
+            .body(csv.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Submits `n` valid links and returns the batch view.
+    pub async fn submit_batch(&self, n: usize) -> Value {
+        let resp = self.post_json("/api/v1/batches", &batch_body(n)).await;
+        assert_eq!(resp.status(), StatusCode::ACCEPTED);
+        resp.json().await.unwrap()
+    }
+
+    /// Polls the batch until no job is queued or running, or the deadline passes.
+    pub async fn wait_for_batch(&self, batch_id: &str, deadline: Duration) -> Value {
+        let until = Instant::now() + deadline;
+        loop {
+            let batch = self.get_json(&format!("/api/v1/batches/{batch_id}")).await;
+            let counts = &batch["counts"];
+            if counts["queued"] == 0 && counts["running"] == 0 {
+                return batch;
+            }
+            assert!(
+                Instant::now() < until,
+                "batch not finished in {deadline:?}: {batch}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs the real worker in-process against `sim` until the returned guard is stopped.
+    pub async fn start_worker(
+        &self,
+        sim: &SimHandle,
+        configure: impl FnOnce(&mut Settings),
+    ) -> WorkerGuard {
+        let mut settings = self.settings.clone();
+        settings.provider.base_url = sim.openai_base_url();
+        settings.provider.api_key = "sk-test".into();
+        settings.provider.model = "sim-writer".into();
+        settings.worker.concurrency = 8;
+        configure(&mut settings);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let run = bacowr_worker::start(settings, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("worker starts");
+        WorkerGuard {
+            stop: Some(stop),
+            task: tokio::spawn(run),
+        }
+    }
+
+    /// Drains a batch through the real worker: start it, wait, stop it.
+    pub async fn drain_batch(&self, batch_id: &str, sim: &SimHandle) -> Value {
+        let worker = self.start_worker(sim, |_| {}).await;
+        let batch = self.wait_for_batch(batch_id, Duration::from_secs(60)).await;
+        worker.stop().await;
+        batch
+    }
+
+    pub async fn cleanup(self) {
+        drop(self.db);
+        self.test_db.drop_database().await;
+        self.test_redis.clean().await;
+    }
+}
+
+pub struct WorkerGuard {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), bacowr_worker::MonitorError>>,
+}
+
+impl WorkerGuard {
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(15), &mut self.task).await;
+    }
+}
+
+pub async fn spawn_sim() -> SimHandle {
+    llm_sim::spawn(SimConfig {
+        api_key: Some("sk-test".into()),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+pub fn link(i: usize) -> Value {
+    let (publisher, lang) = match i % 3 {
+        0 => (format!("blogg{i}.se"), "sv"),
+        1 => (format!("magazin{i}.de"), "de"),
+        _ => (format!("news{i}.com"), "en"),
+    };
+    json!({
+        "publisher_domain": publisher,
+        "target_url": format!("https://client.example/products/{i}?ref=bacowr"),
+        "anchor_text": format!("best offer number {i}"),
+        "language": lang,
+    })
+}
+
+pub fn batch_body(n: usize) -> Value {
+    json!({"name": format!("{n} links"), "links": (0..n).map(link).collect::<Vec<_>>()})
+}
+
+/// The error format of DESIGN §6, with the field it should name.
+pub async fn assert_error(
+    resp: Response,
+    status: StatusCode,
+    code: &str,
+    field: Option<&str>,
+) -> Value {
+    assert_eq!(resp.status(), status);
+    let request_id = resp
+        .headers()
+        .get("x-request-id")
+        .expect("x-request-id header")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error_code"], code, "{body}");
+    assert_eq!(body["request_id"], request_id.as_str(), "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    assert!(body["timestamp"].is_string(), "{body}");
+    if let Some(field) = field {
+        assert_eq!(body["field"], field, "{body}");
+    }
+    body
+}

@@ -1,0 +1,11 @@
+//! The API's integration tests: one binary, the app on a port-0 listener, a database and a
+//! Redis namespace per test, and the real worker draining the queue against llm-sim.
+
+mod batches;
+mod delivery;
+mod end_to_end;
+mod helpers;
+mod intake;
+mod jobs;
+mod openapi;
+mod operations;
