@@ -188,6 +188,8 @@ impl std::fmt::Debug for Settings {
 }
 
 #[cfg(test)]
+// figment's Jail API fixes the closure's error type; its size is not ours to choose.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 

@@ -35,11 +35,12 @@ fn bad_body(message: String) -> ApiError {
     ApiError::bad_request("body", message)
 }
 
+/// The batch name, the links in order, and the structural errors already found.
+type Parsed = (Option<String>, Vec<RawLink>, Vec<FieldError>);
+
 /// Reads the body loosely (each field as any JSON value) so one 422 can name every bad field
 /// instead of serde stopping at the first.
-pub(super) fn parse(
-    body: &[u8],
-) -> Result<(Option<String>, Vec<RawLink>, Vec<FieldError>), ApiError> {
+pub(super) fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| bad_body(format!("the body is not valid JSON: {e}")))?;
     let Value::Object(mut root) = value else {

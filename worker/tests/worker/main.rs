@@ -1,0 +1,4 @@
+//! The worker's integration tests: job claims and outcomes against a real Postgres database
+//! of the test's own.
+
+mod store;
