@@ -51,7 +51,7 @@ pub async fn ensure_migrated(
         Migrator::up(db, None).await?;
         return Ok(());
     }
-    let pending = Migrator::get_pending_migrations(db).await?;
+    let pending = Migrator::get_pending_migrations_read_only(db).await?;
     if pending.is_empty() {
         return Ok(());
     }

@@ -1,0 +1,50 @@
+# BACOWR everyday recipes. `just --list` shows them.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# Local defaults: Postgres and Redis on 127.0.0.1, the provider simulator on :7777.
+export BACOWR_DATABASE__URL := env_var_or_default("BACOWR_DATABASE__URL", "postgres://postgres@127.0.0.1:5432/bacowr")
+export BACOWR_TELEMETRY__LOG_FORMAT := env_var_or_default("BACOWR_TELEMETRY__LOG_FORMAT", "pretty")
+
+default:
+    @just --list
+
+# Everything CI checks: formatting, lints, dependency policy, all tests (incl. OpenAPI drift).
+test:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    @cargo deny --version >/dev/null 2>&1 || { echo "cargo-deny is missing: cargo install cargo-deny --locked"; exit 1; }
+    cargo deny --offline check licenses bans sources
+    cargo test --workspace
+
+# Create the local database (if missing) and apply all migrations.
+setup-db:
+    psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'bacowr'" | grep -q 1 \
+      || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE bacowr"
+    cargo run -q -p bacowr-migrations --bin bacowr-migrate -- up
+
+# Migrations: up (default), down [N], status, fresh.
+migrate *args:
+    cargo run -q -p bacowr-migrations --bin bacowr-migrate -- {{args}}
+
+# Create an organization and print its first API key (shown once).
+create-org name:
+    cargo run -q -p bacowr-api -- create-org "{{name}}"
+
+# The HTTP API on 127.0.0.1:8080.
+run-api:
+    cargo run -p bacowr-api -- serve
+
+# A worker; by default it talks to the simulator started by `just sim`.
+run-worker:
+    BACOWR_PROVIDER__BASE_URL="${BACOWR_PROVIDER__BASE_URL:-http://127.0.0.1:7777/v1}" \
+    BACOWR_PROVIDER__API_KEY="${BACOWR_PROVIDER__API_KEY:-sim-key}" \
+    BACOWR_PROVIDER__NAME="${BACOWR_PROVIDER__NAME:-llm-sim}" \
+    cargo run -p bacowr-worker
+
+# The provider simulator (OpenAI chat completions) on 127.0.0.1:7777.
+sim *args:
+    cargo run -p llm-sim -- --listen 127.0.0.1:7777 {{args}}
+
+# Regenerate the checked-in OpenAPI document from the code.
+openapi:
+    cargo run -q -p bacowr-api -- openapi > openapi/openapi.json
