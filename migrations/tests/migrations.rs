@@ -68,3 +68,15 @@ async fn auto_migrate_brings_a_database_up_to_date() {
     drop(db);
     test_db.drop_database().await;
 }
+
+/// #8 runs the same code on an embedded SQLite default: the schema must build there too.
+#[tokio::test]
+async fn the_schema_is_portable_to_sqlite() {
+    let db = sea_orm_migration::sea_orm::Database::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    ensure_migrated(&db, false).await.unwrap();
+    Migrator::down(&db, None).await.unwrap();
+    assert_eq!(Migrator::get_pending_migrations(&db).await.unwrap().len(), 7);
+}
