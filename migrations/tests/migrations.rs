@@ -78,5 +78,8 @@ async fn the_schema_is_portable_to_sqlite() {
     Migrator::up(&db, None).await.unwrap();
     ensure_migrated(&db, false).await.unwrap();
     Migrator::down(&db, None).await.unwrap();
-    assert_eq!(Migrator::get_pending_migrations(&db).await.unwrap().len(), 7);
+    assert_eq!(
+        Migrator::get_pending_migrations(&db).await.unwrap().len(),
+        7
+    );
 }

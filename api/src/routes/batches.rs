@@ -56,16 +56,9 @@ pub async fn submit(
 ) -> Result<HttpResponse, ApiError> {
     let limits = &state.settings.api;
     let bytes = body::read_limited(&req, payload, limits.max_body_bytes).await?;
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let mime = content_type.split(';').next().unwrap_or("").trim();
-    let submission = match mime {
-        "application/json" | "" => intake::parse_json(&bytes, limits.max_links_per_batch)?,
-        m if m.ends_with("+json") => intake::parse_json(&bytes, limits.max_links_per_batch)?,
+    let mime = body::media_type(&req);
+    let submission = match mime.as_str() {
+        m if body::is_json(m) => intake::parse_json(&bytes, limits.max_links_per_batch)?,
         "text/csv" | "application/csv" => intake::parse_csv(&bytes, limits.max_links_per_batch)?,
         other => return Err(ApiError::unsupported_media_type(other)),
     };

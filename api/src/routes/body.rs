@@ -48,6 +48,23 @@ pub async fn read_limited(
     Ok(body.freeze())
 }
 
+/// The request's media type, lower-cased, without parameters (`text/csv; charset=utf-8` →
+/// `text/csv`); empty when no Content-Type was sent.
+pub fn media_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// JSON is assumed when no Content-Type is sent, as most HTTP clients expect.
+pub fn is_json(media_type: &str) -> bool {
+    media_type.is_empty() || media_type == "application/json" || media_type.ends_with("+json")
+}
+
 pub fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api = match &err {
         JsonPayloadError::OverflowKnownLength { limit, .. }

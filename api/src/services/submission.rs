@@ -5,7 +5,7 @@ use chrono::Utc;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, DbErr, EntityTrait, TransactionTrait};
 
 use bacowr_shared::{
-    domain::{BatchStatus, JobStatus, LinkAssignment},
+    domain::{JobStatus, LinkAssignment},
     entities::{batch, job},
     ids::{BatchId, JobId, OrgId},
 };
@@ -38,25 +38,7 @@ pub async fn submit_batch(
         Box::pin(async move {
             let now = Utc::now();
             let total = i32::try_from(links.len()).unwrap_or(i32::MAX);
-            let model = batch::Model {
-                id: batch_id.uuid(),
-                org_id: org_id.uuid(),
-                name,
-                status: BatchStatus::Queued,
-                total_jobs: total,
-                queued_jobs: total,
-                running_jobs: 0,
-                succeeded_jobs: 0,
-                needs_review_jobs: 0,
-                failed_jobs: 0,
-                cancelled_jobs: 0,
-                tokens_in: 0,
-                tokens_out: 0,
-                cost_micros: 0,
-                created_at: now,
-                updated_at: now,
-                finished_at: None,
-            };
+            let model = batch::Model::new_queued(batch_id.uuid(), org_id.uuid(), name, total, now);
             batch::Entity::insert(batch::ActiveModel::from(model.clone()))
                 .exec_without_returning(txn)
                 .await?;

@@ -32,3 +32,34 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// A freshly submitted batch: every job queued, nothing spent.
+    pub fn new_queued(
+        id: Uuid,
+        org_id: Uuid,
+        name: Option<String>,
+        total_jobs: i32,
+        now: DateTimeUtc,
+    ) -> Self {
+        Self {
+            id,
+            org_id,
+            name,
+            status: BatchStatus::Queued,
+            total_jobs,
+            queued_jobs: total_jobs,
+            running_jobs: 0,
+            succeeded_jobs: 0,
+            needs_review_jobs: 0,
+            failed_jobs: 0,
+            cancelled_jobs: 0,
+            tokens_in: 0,
+            tokens_out: 0,
+            cost_micros: 0,
+            created_at: now,
+            updated_at: now,
+            finished_at: None,
+        }
+    }
+}

@@ -33,25 +33,13 @@ async fn seed(db: &DatabaseConnection, jobs: usize) -> (OrgId, BatchId, Vec<JobI
     .await
     .unwrap();
     let n = jobs as i32;
-    batch::Entity::insert(batch::ActiveModel::from(batch::Model {
-        id: batch_id.uuid(),
-        org_id: org.uuid(),
-        name: None,
-        status: BatchStatus::Queued,
-        total_jobs: n,
-        queued_jobs: n,
-        running_jobs: 0,
-        succeeded_jobs: 0,
-        needs_review_jobs: 0,
-        failed_jobs: 0,
-        cancelled_jobs: 0,
-        tokens_in: 0,
-        tokens_out: 0,
-        cost_micros: 0,
-        created_at: now,
-        updated_at: now,
-        finished_at: None,
-    }))
+    batch::Entity::insert(batch::ActiveModel::from(batch::Model::new_queued(
+        batch_id.uuid(),
+        org.uuid(),
+        None,
+        n,
+        now,
+    )))
     .exec_without_returning(db)
     .await
     .unwrap();
