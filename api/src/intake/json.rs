@@ -35,14 +35,19 @@ fn bad_body(message: String) -> ApiError {
     ApiError::bad_request("body", message)
 }
 
+fn read_json(body: &[u8]) -> Result<Value, ApiError> {
+    // Files saved by Windows tools often start with a UTF-8 byte-order mark.
+    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
+    serde_json::from_slice(body).map_err(|e| bad_body(format!("the body is not valid JSON: {e}")))
+}
+
 /// The batch name, the links in order, and the structural errors already found.
 type Parsed = (Option<String>, Vec<RawLink>, Vec<FieldError>);
 
 /// Reads the body loosely (each field as any JSON value) so one 422 can name every bad field
 /// instead of serde stopping at the first.
 pub(super) fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| bad_body(format!("the body is not valid JSON: {e}")))?;
+    let value = read_json(body)?;
     let Value::Object(mut root) = value else {
         return Err(bad_body(
             "the body must be a JSON object with a `links` array".into(),
@@ -83,8 +88,7 @@ pub(super) fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
 }
 
 pub(super) fn parse_one(body: &[u8]) -> Result<RawLink, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| bad_body(format!("the body is not valid JSON: {e}")))?;
+    let value = read_json(body)?;
     if !value.is_object() {
         return Err(bad_body("the body must be a JSON object".into()));
     }

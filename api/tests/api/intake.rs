@@ -28,3 +28,21 @@ async fn spreadsheet_exports_are_accepted() {
     assert_eq!(jobs["items"][1]["language"], "de");
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn json_saved_with_a_byte_order_mark_is_accepted() {
+    let app = TestApp::spawn().await;
+    let mut body = b"\xef\xbb\xbf".to_vec();
+    body.extend_from_slice(crate::helpers::batch_body(2).to_string().as_bytes());
+    let resp = app
+        .client
+        .post(app.url("/api/v1/batches"))
+        .bearer_auth(&app.api_key)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    app.cleanup().await;
+}
