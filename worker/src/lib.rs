@@ -4,6 +4,7 @@
 mod handler;
 pub mod pipeline;
 pub mod provider;
+pub mod qc;
 mod runtime;
 pub mod store;
 
