@@ -11,6 +11,7 @@ mod m0004_jobs;
 mod m0005_articles;
 mod m0006_llm_calls;
 mod m0007_idempotency_keys;
+mod m0008_article_pipeline;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_articles::Migration),
             Box::new(m0006_llm_calls::Migration),
             Box::new(m0007_idempotency_keys::Migration),
+            Box::new(m0008_article_pipeline::Migration),
         ]
     }
 }

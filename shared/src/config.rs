@@ -30,6 +30,7 @@ pub struct Settings {
     pub api: ApiSettings,
     pub worker: WorkerSettings,
     pub provider: ProviderSettings,
+    pub context: ContextSettings,
     pub telemetry: TelemetrySettings,
 }
 
@@ -73,6 +74,7 @@ pub struct ProviderSettings {
     pub base_url: String,
     pub api_key: String,
     pub model: String,
+    pub structured_output: String,
     pub max_output_tokens: u32,
     pub temperature: f32,
     pub timeout_secs: u64,
@@ -81,6 +83,21 @@ pub struct ProviderSettings {
     pub backoff_max_ms: u64,
     pub price_input_per_mtok: f64,
     pub price_output_per_mtok: f64,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct ContextSettings {
+    pub enabled: bool,
+    pub connect_timeout_ms: u64,
+    pub read_timeout_ms: u64,
+    pub total_timeout_ms: u64,
+    pub max_body_bytes: usize,
+    pub max_redirects: usize,
+    pub cache_ttl_secs: u64,
+    pub failure_cache_ttl_secs: u64,
+    pub allow_hosts: Vec<String>,
+    pub trust_link_avoid: Vec<String>,
+    pub user_agent: String,
 }
 
 #[derive(Clone, Deserialize)]
@@ -151,6 +168,18 @@ impl Settings {
                 "redis.namespace",
                 "must be non-empty: letters, digits, '-', '_', ':' or '.'",
             );
+        }
+        if !matches!(
+            self.provider.structured_output.as_str(),
+            "json_schema" | "json_object" | "none"
+        ) {
+            return invalid(
+                "provider.structured_output",
+                "must be \"json_schema\", \"json_object\" or \"none\"",
+            );
+        }
+        if self.context.max_redirects > 10 {
+            return invalid("context.max_redirects", "must be at most 10");
         }
         if !matches!(self.telemetry.log_format.as_str(), "json" | "pretty") {
             return invalid("telemetry.log_format", "must be \"json\" or \"pretty\"");

@@ -10,18 +10,24 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_que
 use tracing::Instrument;
 
 use bacowr_shared::{
-    config::Settings, domain::JobStatus, entities::job, error::job_errors, queue::GenerateArticle,
+    config::Settings,
+    domain::JobStatus,
+    entities::{batch, job},
+    queue::GenerateArticle,
     telemetry,
 };
 
 use crate::{
-    pipeline::{self, article, language, prompt},
+    context::Fetcher,
+    pipeline,
     provider::OpenAiCompatible,
-    store::{self, ArticleToStore, Outcome},
+    store::{self, Outcome},
 };
 
 pub struct WorkerState {
     pub db: DatabaseConnection,
+    pub redis: redis::aio::ConnectionManager,
+    pub fetcher: Fetcher,
     pub settings: Settings,
     pub generator: OpenAiCompatible,
     /// Lease owner written on claimed jobs: this process's unique worker name.
@@ -60,59 +66,25 @@ async fn process(state: &WorkerState, task: &GenerateArticle) -> Result<(), BoxD
         state.owner.clone(),
         lease,
     ));
-    let (outcome, calls) = run_pipeline(state, &job).await;
+    let batch = match job.batch_id {
+        Some(id) => batch::Entity::find_by_id(id).one(&state.db).await?,
+        None => None,
+    };
+    let pipeline::run::Attempt { outcome, calls } =
+        pipeline::run::run(state, &job, batch.as_ref()).await;
     renewal.abort();
 
-    let succeeded = matches!(outcome, Outcome::Succeeded(_));
+    let status = match &outcome {
+        Outcome::Succeeded(_) => "succeeded",
+        Outcome::NeedsReview(_) => "needs_review",
+        Outcome::Failed { .. } => "failed",
+    };
     if store::record_outcome(&state.db, &job, &state.owner, outcome, &calls).await? {
-        tracing::info!(succeeded, calls = calls.len(), "job finished");
+        tracing::info!(status, calls = calls.len(), "job finished");
     } else {
         tracing::warn!("lease lost before the outcome was written; another worker owns the job");
     }
     Ok(())
-}
-
-async fn run_pipeline(
-    state: &WorkerState,
-    job: &job::Model,
-) -> (Outcome, Vec<pipeline::CallRecord>) {
-    let provider = &state.settings.provider;
-    let language = language::resolve(job.language.as_deref(), &job.publisher_domain);
-    let request = prompt::build(
-        &prompt::Brief {
-            publisher_domain: &job.publisher_domain,
-            target_url: &job.target_url,
-            anchor_text: &job.anchor_text,
-            language: &language,
-        },
-        provider.max_output_tokens,
-        provider.temperature,
-    );
-    let mut calls = Vec::new();
-    let outcome =
-        match pipeline::generate_with_retries(&state.generator, &request, provider, &mut calls)
-            .await
-        {
-            Err(error) => Outcome::Failed {
-                code: job_errors::PROVIDER_FAILED,
-                message: format!("the provider failed after {} call(s): {error}", calls.len()),
-            },
-            Ok(generation) => match article::parse(&generation.text) {
-                None => Outcome::Failed {
-                    code: job_errors::BAD_PROVIDER_OUTPUT,
-                    message: "the provider's answer held no article (no title and body)".into(),
-                },
-                Some(parsed) => Outcome::Succeeded(ArticleToStore {
-                    title: parsed.title,
-                    body_markdown: parsed.body_markdown,
-                    word_count: parsed.word_count,
-                    language,
-                    provider: provider.name.clone(),
-                    model: generation.model,
-                }),
-            },
-        };
-    (outcome, calls)
 }
 
 /// Keeps the lease fresh while a long generation runs, so no one takes the job over.

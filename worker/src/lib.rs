@@ -1,7 +1,8 @@
 //! The BACOWR worker: pulls job ids from Redis (apalis), claims each job in Postgres, writes
 //! the article through a provider, and records the outcome. Never links a web framework.
 
-mod handler;
+pub mod context;
+pub mod handler;
 pub mod pipeline;
 pub mod provider;
 pub mod qc;

@@ -14,6 +14,7 @@ use bacowr_shared::{
 };
 
 use crate::{
+    context::Fetcher,
     handler::{WorkerState, handle},
     provider::OpenAiCompatible,
 };
@@ -28,6 +29,8 @@ pub enum StartError {
     Redis(#[from] redis::RedisError),
     #[error("provider client: {0}")]
     Provider(#[from] reqwest::Error),
+    #[error("context fetching: {0}")]
+    Context(String),
 }
 
 /// `host-pid-restart-random`: apalis-redis refuses a name that is still registered, and tests
@@ -53,8 +56,11 @@ pub async fn start(
     bacowr_migrations::ensure_migrated(&db, settings.database.auto_migrate).await?;
     let redis = connect_redis(&settings.redis).await?;
     let generator = OpenAiCompatible::new(&settings.provider)?;
+    let fetcher = Fetcher::new(&settings.context).map_err(StartError::Context)?;
     let state = Arc::new(WorkerState {
         db,
+        redis: redis.clone(),
+        fetcher,
         generator,
         owner: worker_name(0),
         settings: settings.clone(),

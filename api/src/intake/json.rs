@@ -1,7 +1,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::RawLink;
+use super::{QcInput, RawLink, RawOptions};
 use crate::error::{ApiError, FieldError};
 
 /// `POST /api/v1/batches` as JSON.
@@ -12,6 +12,11 @@ pub struct SubmitBatch {
     pub name: Option<String>,
     /// 1 to 1,000 link assignments (configurable).
     pub links: Vec<LinkInput>,
+    /// The QC profile and per-batch threshold overrides.
+    pub qc: Option<QcInput>,
+    /// Language for links whose own field, publisher TLD and target page say nothing.
+    #[schema(example = "sv")]
+    pub default_language: Option<String>,
 }
 
 /// One link assignment.
@@ -41,8 +46,8 @@ fn read_json(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| bad_body(format!("the body is not valid JSON: {e}")))
 }
 
-/// The batch name, the links in order, and the structural errors already found.
-type Parsed = (Option<String>, Vec<RawLink>, Vec<FieldError>);
+/// The batch name, the links in order, the batch options, and the structural errors found.
+type Parsed = (Option<String>, Vec<RawLink>, RawOptions, Vec<FieldError>);
 
 /// Reads the body loosely (each field as any JSON value) so one 422 can name every bad field
 /// instead of serde stopping at the first.
@@ -79,12 +84,13 @@ pub(super) fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
             )]));
         }
     };
+    let options = RawOptions::from_json(&mut root, &mut errors);
     let raw = links
         .into_iter()
         .enumerate()
         .map(|(row, item)| read_link(row, item, &mut errors))
         .collect();
-    Ok((name, raw, errors))
+    Ok((name, raw, options, errors))
 }
 
 pub(super) fn parse_one(body: &[u8]) -> Result<RawLink, ApiError> {

@@ -3,12 +3,14 @@
 
 mod csv;
 mod json;
+mod options;
 
 use bacowr_shared::domain::LinkAssignment;
 
 use crate::error::{ApiError, FieldError};
 
 pub use json::{LinkInput, SubmitBatch};
+pub use options::{BatchOptions, QcInput, RawOptions};
 
 pub const MAX_NAME_CHARS: usize = 200;
 
@@ -27,11 +29,12 @@ pub(crate) struct RawLink {
 pub struct Submission {
     pub name: Option<String>,
     pub links: Vec<LinkAssignment>,
+    pub options: BatchOptions,
 }
 
 pub fn parse_json(body: &[u8], max_links: usize) -> Result<Submission, ApiError> {
-    let (name, raw, mut errors) = json::parse(body)?;
-    finish(name, raw, &mut errors, max_links)
+    let (name, raw, options, mut errors) = json::parse(body)?;
+    finish(name, raw, options, &mut errors, max_links)
 }
 
 /// `POST /api/v1/jobs`: one link as a JSON object.
@@ -57,14 +60,20 @@ pub fn parse_single(body: &[u8]) -> Result<bacowr_shared::domain::LinkAssignment
     })
 }
 
-pub fn parse_csv(body: &[u8], max_links: usize) -> Result<Submission, ApiError> {
+/// CSV carries links only; batch options come from the query string.
+pub fn parse_csv(
+    body: &[u8],
+    options: RawOptions,
+    max_links: usize,
+) -> Result<Submission, ApiError> {
     let (raw, mut errors) = csv::parse(body)?;
-    finish(None, raw, &mut errors, max_links)
+    finish(None, raw, options, &mut errors, max_links)
 }
 
 fn finish(
     name: Option<String>,
     raw: Vec<RawLink>,
+    options: RawOptions,
     errors: &mut Vec<FieldError>,
     max_links: usize,
 ) -> Result<Submission, ApiError> {
@@ -99,6 +108,7 @@ fn finish(
         }
         other => other,
     };
+    let options = options.resolve(errors);
     let mut links = Vec::with_capacity(raw.len());
     for (row, link) in raw.into_iter().enumerate() {
         if link.malformed {
@@ -123,5 +133,10 @@ fn finish(
         errors.sort_by_key(|e| e.row.unwrap_or(usize::MAX));
         return Err(ApiError::validation(std::mem::take(errors)));
     }
-    Ok(Submission { name, links })
+    let options = options.expect("no errors means the options resolved");
+    Ok(Submission {
+        name,
+        links,
+        options,
+    })
 }

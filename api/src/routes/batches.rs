@@ -11,7 +11,7 @@ use bacowr_shared::{
 
 use super::{
     body,
-    params::{self, JobListParams, ListParams},
+    params::{self, JobListParams, ListParams, SubmitParams},
     views::{BatchPage, BatchView, JobPage, JobView},
 };
 use crate::{
@@ -31,7 +31,10 @@ const CSV_EXAMPLE: &str =
     post,
     path = "/api/v1/batches",
     tag = "batches",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for retries of the same request")),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for retries of the same request"),
+        SubmitParams,
+    ),
     request_body(content(
         (intake::SubmitBatch = "application/json"),
         (String = "text/csv", example = json!(CSV_EXAMPLE)),
@@ -50,6 +53,7 @@ const CSV_EXAMPLE: &str =
 #[post("/batches")]
 pub async fn submit(
     req: HttpRequest,
+    query: web::Query<SubmitParams>,
     payload: web::Payload,
     tenant: Tenant,
     state: web::Data<AppState>,
@@ -59,18 +63,18 @@ pub async fn submit(
     let mime = body::media_type(&req);
     let submission = match mime.as_str() {
         m if body::is_json(m) => intake::parse_json(&bytes, limits.max_links_per_batch)?,
-        "text/csv" | "application/csv" => intake::parse_csv(&bytes, limits.max_links_per_batch)?,
+        "text/csv" | "application/csv" => {
+            let options = intake::RawOptions {
+                profile: query.qc_profile.clone(),
+                overrides: None,
+                default_language: query.default_language.clone(),
+            };
+            intake::parse_csv(&bytes, options, limits.max_links_per_batch)?
+        }
         other => return Err(ApiError::unsupported_media_type(other)),
     };
     let idempotency = IdempotencyKey::from_request(&req, &bytes)?;
-    let accepted = submission::submit_batch(
-        &state,
-        tenant.org_id,
-        submission.name,
-        submission.links,
-        idempotency,
-    )
-    .await?;
+    let accepted = submission::submit_batch(&state, tenant.org_id, submission, idempotency).await?;
     Ok(super::accepted_response(accepted))
 }
 

@@ -63,7 +63,8 @@ pub async fn submit(
     Ok(super::accepted_response(accepted))
 }
 
-/// One job: status, attempts, error, usage, and its latest article once there is one.
+/// One job: status, attempts, error, usage, its latest article with the QC report, and the
+/// list of article versions.
 #[utoipa::path(
     get,
     path = "/api/v1/jobs/{job_id}",
@@ -88,11 +89,11 @@ pub async fn get_job(
         .one(&state.db)
         .await?
         .ok_or_else(|| ApiError::not_found("job", &id.to_string()))?;
-    let latest = article::Entity::find()
+    let articles = article::Entity::find()
         .filter(article::Column::JobId.eq(found.id))
         .filter(article::Column::OrgId.eq(tenant.org_id.uuid()))
-        .order_by_desc(article::Column::Version)
-        .one(&state.db)
+        .order_by_asc(article::Column::Version)
+        .all(&state.db)
         .await?;
-    Ok(web::Json(JobView::new(found, latest)))
+    Ok(web::Json(JobView::with_articles(found, articles)))
 }

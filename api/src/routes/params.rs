@@ -31,6 +31,16 @@ pub struct JobListParams {
     pub status: Option<String>,
 }
 
+/// Batch options for CSV uploads, which carry links only (JSON sends them in the body).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SubmitParams {
+    /// CSV only: the QC profile, `standard` (default) or `long_form`.
+    pub qc_profile: Option<String>,
+    /// CSV only: language for links whose own, publisher TLD and target page say nothing.
+    pub default_language: Option<String>,
+}
+
 pub fn limit(raw: Option<&str>) -> Result<u64, ApiError> {
     match raw {
         None => Ok(DEFAULT_LIMIT),

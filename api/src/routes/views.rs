@@ -24,6 +24,25 @@ pub struct JobCounts {
     pub cancelled: i32,
 }
 
+/// How the batch's articles fared in QC.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QcSummary {
+    pub profile: String,
+    /// Jobs whose article passed QC.
+    pub passed: i32,
+    /// Jobs with an article that still fails QC.
+    pub needs_review: i32,
+    /// Jobs without an article.
+    pub failed: i32,
+    /// Jobs whose first draft passed QC as written.
+    pub first_try_passed: i32,
+    /// `first_try_passed` over finished jobs, 0-1 (0 while none has finished).
+    pub first_try_pass_rate: f64,
+    /// The profile's thresholds with this batch's overrides applied.
+    #[schema(value_type = Object)]
+    pub thresholds: Option<serde_json::Value>,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BatchView {
     pub id: BatchId,
@@ -37,6 +56,8 @@ pub struct BatchView {
     pub tokens_out: i64,
     /// Provider cost so far, US dollars.
     pub cost_usd: f64,
+    pub qc: QcSummary,
+    pub default_language: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -66,6 +87,20 @@ impl From<batch::Model> for BatchView {
             tokens_in: b.tokens_in,
             tokens_out: b.tokens_out,
             cost_usd: usd(b.cost_micros),
+            qc: QcSummary {
+                profile: b.qc_profile,
+                passed: b.succeeded_jobs,
+                needs_review: b.needs_review_jobs,
+                failed: b.failed_jobs,
+                first_try_passed: b.first_try_passed_jobs,
+                first_try_pass_rate: if finished > 0 {
+                    f64::from(b.first_try_passed_jobs) / f64::from(finished)
+                } else {
+                    0.0
+                },
+                thresholds: b.qc_thresholds,
+            },
+            default_language: b.default_language,
             created_at: b.created_at,
             updated_at: b.updated_at,
             finished_at: b.finished_at,
@@ -92,6 +127,44 @@ pub struct ArticleView {
     pub provider: String,
     pub model: String,
     pub created_at: DateTime<Utc>,
+    pub meta_description: Option<String>,
+    pub qc_passed: bool,
+    /// Every QC check: `{check, passed, measured, expected}`, and the profile.
+    #[schema(value_type = Object)]
+    pub qc_report: Option<serde_json::Value>,
+    /// Each trust link the model proposed: kept or not, and why.
+    #[schema(value_type = Vec<Object>)]
+    pub trust_links: Option<serde_json::Value>,
+    /// Deterministic repairs applied before the final QC run.
+    #[schema(value_type = Vec<String>)]
+    pub autofixes: Option<serde_json::Value>,
+    /// Regenerations with QC feedback it took (0 = first draft).
+    pub regenerations: i32,
+    /// What was known about the target and publisher pages when writing.
+    #[schema(value_type = Object)]
+    pub context: Option<serde_json::Value>,
+}
+
+/// One stored version of a job's article.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ArticleVersionView {
+    pub id: ArticleId,
+    pub version: i32,
+    pub qc_passed: bool,
+    pub word_count: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&article::Model> for ArticleVersionView {
+    fn from(a: &article::Model) -> Self {
+        Self {
+            id: ArticleId::from_uuid(a.id),
+            version: a.version,
+            qc_passed: a.qc_passed,
+            word_count: a.word_count,
+            created_at: a.created_at,
+        }
+    }
 }
 
 impl From<article::Model> for ArticleView {
@@ -106,6 +179,13 @@ impl From<article::Model> for ArticleView {
             provider: a.provider,
             model: a.model,
             created_at: a.created_at,
+            meta_description: a.meta_description,
+            qc_passed: a.qc_passed,
+            qc_report: a.qc_report,
+            trust_links: a.trust_links,
+            autofixes: a.autofixes,
+            regenerations: a.regenerations,
+            context: a.context_report,
         }
     }
 }
@@ -132,9 +212,22 @@ pub struct JobView {
     /// The latest article version, on `GET /jobs/{id}` once one exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub article: Option<ArticleView>,
+    /// Every stored version, oldest first, on `GET /jobs/{id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versions: Option<Vec<ArticleVersionView>>,
 }
 
 impl JobView {
+    /// A job with its articles (oldest first), as `GET /jobs/{id}` shows it.
+    pub fn with_articles(j: job::Model, mut articles: Vec<article::Model>) -> Self {
+        let versions = articles.iter().map(ArticleVersionView::from).collect();
+        let latest = articles.pop();
+        Self {
+            versions: Some(versions),
+            ..Self::new(j, latest)
+        }
+    }
+
     pub fn new(j: job::Model, article: Option<article::Model>) -> Self {
         Self {
             id: JobId::from_uuid(j.id),
@@ -157,6 +250,7 @@ impl JobView {
             started_at: j.started_at,
             finished_at: j.finished_at,
             article: article.map(ArticleView::from),
+            versions: None,
         }
     }
 }

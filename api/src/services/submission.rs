@@ -13,6 +13,7 @@ use bacowr_shared::{
 use super::{enqueue, idempotency::IdempotencyKey};
 use crate::{
     error::ApiError,
+    intake::Submission,
     routes::views::{BatchView, JobView},
     state::AppState,
 };
@@ -29,16 +30,24 @@ pub struct Accepted {
 pub async fn submit_batch(
     state: &AppState,
     org_id: OrgId,
-    name: Option<String>,
-    links: Vec<LinkAssignment>,
+    submission: Submission,
     idempotency: Option<IdempotencyKey>,
 ) -> Result<Accepted, ApiError> {
+    let Submission {
+        name,
+        links,
+        options,
+    } = submission;
     let batch_id = BatchId::new();
     accept(state, org_id, idempotency, |txn| {
         Box::pin(async move {
             let now = Utc::now();
             let total = i32::try_from(links.len()).unwrap_or(i32::MAX);
-            let model = batch::Model::new_queued(batch_id.uuid(), org_id.uuid(), name, total, now);
+            let mut model =
+                batch::Model::new_queued(batch_id.uuid(), org_id.uuid(), name, total, now);
+            model.qc_profile = options.qc_profile;
+            model.qc_thresholds = serde_json::to_value(&options.qc_thresholds).ok();
+            model.default_language = options.default_language.map(|l| l.as_str().to_owned());
             batch::Entity::insert(batch::ActiveModel::from(model.clone()))
                 .exec_without_returning(txn)
                 .await?;

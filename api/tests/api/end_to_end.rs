@@ -23,6 +23,9 @@ async fn a_175_link_batch_end_to_end() {
 
     assert_eq!(done["status"], "ready_for_review", "{done}");
     assert_eq!(done["counts"]["succeeded"], 175, "{done}");
+    assert_eq!(done["qc"]["passed"], 175, "{done}");
+    assert_eq!(done["qc"]["first_try_pass_rate"], 1.0, "{done}");
+    assert_eq!(done["qc"]["profile"], "standard");
     assert_eq!(done["progress"], 1.0);
     assert!(done["finished_at"].is_string());
     assert!(done["tokens_in"].as_i64().unwrap() > 0);
@@ -54,6 +57,26 @@ async fn a_175_link_batch_end_to_end() {
             assert!(!article["title"].as_str().unwrap().is_empty());
             assert_eq!(article["language"], full["language"]);
             assert_eq!(article["model"], "sim-writer");
+            // The QC report is served, every check passed, with measured values.
+            assert_eq!(article["qc_passed"], true, "{article}");
+            let checks = article["qc_report"]["checks"].as_array().unwrap();
+            assert!(checks.len() >= 12, "{article}");
+            assert!(
+                checks
+                    .iter()
+                    .all(|c| c["passed"] == true && !c["measured"].is_null()
+                        || c["check"] == "banned_phrases")
+            );
+            // Trust links come from the target page's sources and were verified.
+            let kept: Vec<&Value> = article["trust_links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t["kept"] == true)
+                .collect();
+            assert!(!kept.is_empty(), "{article}");
+            assert!(article["meta_description"].is_string());
+            assert_eq!(full["versions"].as_array().unwrap().len(), 1);
             seen += 1;
         }
         cursor = page["next_cursor"].as_str().map(str::to_owned);
@@ -67,7 +90,6 @@ async fn a_175_link_batch_end_to_end() {
     assert_eq!(article::Entity::find().count(&app.db).await.unwrap(), 175);
     assert_eq!(llm_call::Entity::find().count(&app.db).await.unwrap(), 175);
     assert_eq!(sim.requests(), 175);
-    let _: Value = done;
     sim.shutdown().await;
     app.cleanup().await;
 }

@@ -1,4 +1,7 @@
-use std::time::{Duration, Instant};
+use std::{
+    sync::LazyLock,
+    time::{Duration, Instant},
+};
 
 use bacowr_api::{Application, services::orgs};
 use bacowr_shared::{
@@ -154,6 +157,8 @@ impl TestApp {
         settings.provider.api_key = "sk-test".into();
         settings.provider.model = "sim-writer".into();
         settings.worker.concurrency = 8;
+        // The fixture site lives on loopback, which the SSRF guard refuses by default.
+        settings.context.allow_hosts = vec!["127.0.0.0/8".into(), "::1".into()];
         configure(&mut settings);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let run = bacowr_worker::start(settings, async {
@@ -197,12 +202,39 @@ impl WorkerGuard {
 }
 
 pub async fn spawn_sim() -> SimHandle {
-    llm_sim::spawn(SimConfig {
+    spawn_sim_with(|_| {}).await
+}
+
+pub async fn spawn_sim_with(configure: impl FnOnce(&mut SimConfig)) -> SimHandle {
+    let mut config = SimConfig {
         api_key: Some("sk-test".into()),
         ..SimConfig::default()
-    })
-    .await
-    .unwrap()
+    };
+    configure(&mut config);
+    llm_sim::spawn(config).await.unwrap()
+}
+
+/// The fixture web site (client pages and their sources), one per test process: it runs on
+/// its own thread so it outlives each test's runtime.
+pub static SITE_PORT: LazyLock<u16> = LazyLock::new(|| {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let site = llm_sim::spawn_site().await.unwrap();
+            tx.send(site.addr.port()).unwrap();
+            std::future::pending::<()>().await;
+        });
+    });
+    rx.recv().unwrap()
+});
+
+pub fn site_url(path: &str) -> String {
+    format!("http://127.0.0.1:{}{path}", *SITE_PORT)
 }
 
 pub fn link(i: usize) -> Value {
@@ -213,7 +245,7 @@ pub fn link(i: usize) -> Value {
     };
     json!({
         "publisher_domain": publisher,
-        "target_url": format!("https://client.example/products/{i}?ref=bacowr"),
+        "target_url": site_url(&format!("/page/product-{i}?lang={lang}")),
         "anchor_text": format!("best offer number {i}"),
         "language": lang,
     })

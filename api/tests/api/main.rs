@@ -9,3 +9,4 @@ mod intake;
 mod jobs;
 mod openapi;
 mod operations;
+mod pipeline;

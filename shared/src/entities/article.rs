@@ -18,6 +18,23 @@ pub struct Model {
     pub provider: String,
     pub model: String,
     pub created_at: DateTimeUtc,
+    pub meta_description: Option<String>,
+    /// Whether the article passed QC as stored.
+    pub qc_passed: bool,
+    /// Every check with its measured value (see the worker's `qc::QcReport`).
+    #[sea_orm(column_type = "Json", nullable)]
+    pub qc_report: Option<Json>,
+    /// The trust links kept in the article, with how each was verified.
+    #[sea_orm(column_type = "Json", nullable)]
+    pub trust_links: Option<Json>,
+    /// Deterministic repairs applied before the final QC run.
+    #[sea_orm(column_type = "Json", nullable)]
+    pub autofixes: Option<Json>,
+    /// Regenerations with QC feedback it took (0 = first draft).
+    pub regenerations: i32,
+    /// What was known about the target and publisher pages when writing.
+    #[sea_orm(column_type = "Json", nullable)]
+    pub context_report: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

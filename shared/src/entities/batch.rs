@@ -26,6 +26,14 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    pub qc_profile: String,
+    /// The profile with the batch's overrides applied (`bacowr_shared::qc::QcThresholds`).
+    #[sea_orm(column_type = "Json", nullable)]
+    pub qc_thresholds: Option<Json>,
+    /// Language for links whose own, publisher TLD and target page say nothing.
+    pub default_language: Option<String>,
+    /// Jobs whose first draft passed QC without autofix or regeneration.
+    pub first_try_passed_jobs: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -42,6 +50,8 @@ impl Model {
         total_jobs: i32,
         now: DateTimeUtc,
     ) -> Self {
+        let (qc_profile, thresholds) =
+            crate::qc::resolve(None, None).expect("the default profile resolves");
         Self {
             id,
             org_id,
@@ -60,6 +70,10 @@ impl Model {
             created_at: now,
             updated_at: now,
             finished_at: None,
+            qc_thresholds: serde_json::to_value(thresholds).ok(),
+            qc_profile,
+            default_language: None,
+            first_try_passed_jobs: 0,
         }
     }
 }

@@ -9,11 +9,18 @@ pub struct Brief {
     pub target_url: Option<String>,
     pub language: Option<String>,
     pub publisher: Option<String>,
+    /// `Trust link candidate: URL` lines: sources the writer may cite.
+    pub trust_candidates: Vec<String>,
+    /// The prompt carries QC feedback on an earlier draft (`Failed checks:`).
+    pub has_feedback: bool,
 }
 
 impl Brief {
     pub fn from_prompt(prompt: &str) -> Self {
-        let mut brief = Brief::default();
+        let mut brief = Brief {
+            has_feedback: prompt.contains("Failed checks:"),
+            ..Brief::default()
+        };
         for line in prompt.lines() {
             let line = line.trim().trim_start_matches(['-', '*', ' ']);
             let Some((label, value)) = line.split_once(':') else {
@@ -28,6 +35,7 @@ impl Brief {
                 "target url" | "target" => brief.target_url = Some(value),
                 "language" => brief.language = Some(value.to_ascii_lowercase()),
                 "publisher" | "publisher domain" => brief.publisher = Some(value),
+                "trust link candidate" => brief.trust_candidates.push(value),
                 _ => {}
             }
         }
@@ -39,6 +47,9 @@ struct Bank {
     titles: &'static [&'static str],
     sentences: &'static [&'static str],
     link_sentence: &'static str,
+    trust_sentence: &'static str,
+    trust_text: &'static str,
+    meta: &'static str,
 }
 
 const EN: Bank = Bank {
@@ -62,6 +73,9 @@ const EN: Bank = Bank {
         "Talking to people who have already made the same choice is often the quickest way to learn.",
     ],
     link_sentence: "For a closer look at the options, {link} is a good place to start.",
+    trust_sentence: "Research summarised in {link} points the same way.",
+    trust_text: "a recent overview",
+    meta: "A practical guide for {topic} readers: what to compare, what to ask and how to choose well.",
 };
 
 const SV: Bank = Bank {
@@ -85,6 +99,9 @@ const SV: Bank = Bank {
         "Att prata med någon som redan gjort samma val är ofta det snabbaste sättet att lära sig.",
     ],
     link_sentence: "Vill du fördjupa dig i alternativen är {link} ett bra ställe att börja på.",
+    trust_sentence: "Det bekräftas också av {link} som många hänvisar till.",
+    trust_text: "en aktuell genomgång",
+    meta: "En praktisk guide för läsare av {topic}: vad du ska jämföra, fråga och välja.",
 };
 
 const DE: Bank = Bank {
@@ -108,6 +125,9 @@ const DE: Bank = Bank {
         "Mit Menschen zu sprechen, die dieselbe Wahl schon getroffen haben, ist oft der schnellste Weg.",
     ],
     link_sentence: "Wer sich die Möglichkeiten genauer ansehen möchte, findet bei {link} einen guten Einstieg.",
+    trust_sentence: "Das bestätigt auch {link}, auf die sich viele berufen.",
+    trust_text: "eine aktuelle Übersicht",
+    meta: "Ein praktischer Leitfaden für Leser von {topic}: was man vergleichen und wie man wählen sollte.",
 };
 
 fn bank(language: Option<&str>) -> &'static Bank {
@@ -137,38 +157,92 @@ impl Rng {
     }
 }
 
-/// A markdown article: `# Title`, then about `target_words` words in paragraphs, with the
-/// anchor link (when the brief names one) once, in the third paragraph.
-pub fn write(brief: &Brief, seed_text: &str, target_words: usize) -> String {
+/// An article before it is rendered as Markdown or JSON.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub title: String,
+    pub meta_description: String,
+    pub paragraphs: Vec<String>,
+    pub trust_links: Vec<String>,
+    pub language: Option<String>,
+}
+
+const PARAGRAPHS: usize = 7;
+
+/// About `target_words` words in seven paragraphs: up to two trust links (from the brief's
+/// candidates) in the second paragraph, the anchor link once at the end of the third, so a
+/// well-briefed draft passes BACOWR's standard QC profile.
+pub fn compose(brief: &Brief, seed_text: &str, target_words: usize) -> Draft {
     let bank = bank(brief.language.as_deref());
     let mut rng = Rng(fnv(seed_text) | 1);
     let topic = brief.publisher.as_deref().unwrap_or("our site");
     let title = bank.titles[rng.next(bank.titles.len())].replace("{topic}", topic);
 
-    let mut paragraphs: Vec<String> = Vec::new();
+    // Fill a global word budget, cut into paragraphs at even shares of it.
+    let mut paragraphs = vec![String::new(); PARAGRAPHS];
     let mut words = 0;
-    let per_paragraph = (target_words / 7).max(40);
-    while words < target_words {
-        let mut paragraph = String::new();
-        let mut count = 0;
-        while count < per_paragraph {
-            let sentence = bank.sentences[rng.next(bank.sentences.len())];
-            if !paragraph.is_empty() {
-                paragraph.push(' ');
-            }
-            paragraph.push_str(sentence);
-            count += sentence.split_whitespace().count();
+    loop {
+        let sentence = bank.sentences[rng.next(bank.sentences.len())];
+        let n = sentence.split_whitespace().count();
+        if words + n > target_words {
+            break;
         }
-        words += count;
-        paragraphs.push(paragraph);
+        let p = (words * PARAGRAPHS / target_words.max(1)).min(PARAGRAPHS - 1);
+        if !paragraphs[p].is_empty() {
+            paragraphs[p].push(' ');
+        }
+        paragraphs[p].push_str(sentence);
+        words += n;
+    }
+    paragraphs.retain(|p| !p.is_empty());
+    let trust_links: Vec<String> = brief.trust_candidates.iter().take(2).cloned().collect();
+    if paragraphs.len() > 2 {
+        for url in &trust_links {
+            let link = format!("[{}]({url})", bank.trust_text);
+            paragraphs[1].push(' ');
+            paragraphs[1].push_str(&bank.trust_sentence.replace("{link}", &link));
+        }
     }
     if let (Some(anchor), Some(url)) = (&brief.anchor_text, &brief.target_url) {
         let link = format!("[{anchor}]({url})");
-        let at = 2.min(paragraphs.len() - 1);
+        let at = 2.min(paragraphs.len().saturating_sub(1));
         paragraphs[at].push(' ');
         paragraphs[at].push_str(&bank.link_sentence.replace("{link}", &link));
     }
-    format!("# {title}\n\n{}\n", paragraphs.join("\n\n"))
+    Draft {
+        meta_description: bank.meta.replace("{topic}", topic),
+        title,
+        paragraphs,
+        trust_links,
+        language: brief.language.clone(),
+    }
+}
+
+impl Draft {
+    pub fn body(&self) -> String {
+        self.paragraphs.join("\n\n")
+    }
+
+    /// `# Title` and the body: what a model answers without a response format.
+    pub fn markdown(&self) -> String {
+        format!("# {}\n\n{}\n", self.title, self.body())
+    }
+
+    /// The structured answer BACOWR asks for with a JSON response format.
+    pub fn json(&self) -> String {
+        serde_json::json!({
+            "title": self.title,
+            "meta_description": self.meta_description,
+            "body_markdown": self.body(),
+            "trust_links": self.trust_links.iter().map(|u| serde_json::json!({"url": u})).collect::<Vec<_>>(),
+        })
+        .to_string()
+    }
+}
+
+/// A Markdown article (see [`compose`]).
+pub fn write(brief: &Brief, seed_text: &str, target_words: usize) -> String {
+    compose(brief, seed_text, target_words).markdown()
 }
 
 #[cfg(test)]
@@ -189,7 +263,7 @@ mod tests {
         );
         assert!(article.starts_with("# "));
         let words = article.split_whitespace().count();
-        assert!((780..1000).contains(&words), "{words} words");
+        assert!((790..870).contains(&words), "{words} words");
         assert_eq!(article, write(&brief, prompt, 800), "deterministic");
     }
 }

@@ -3,7 +3,18 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::article::{self, Brief};
+use crate::{
+    article::{self, Brief},
+    faults::{self, Violation},
+};
+
+/// How the simulator misbehaves, if at all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Behaviour {
+    pub violation: Option<Violation>,
+    /// Comply once the prompt carries QC feedback.
+    pub once: bool,
+}
 
 #[derive(Debug, Deserialize)]
 pub struct ChatRequest {
@@ -13,6 +24,19 @@ pub struct ChatRequest {
     pub max_tokens: Option<u32>,
     #[serde(default)]
     pub max_completion_tokens: Option<u32>,
+    /// `{"type": "json_schema" | "json_object" | "text", ...}`
+    #[serde(default)]
+    pub response_format: Option<Value>,
+}
+
+impl ChatRequest {
+    fn wants_json(&self) -> bool {
+        self.response_format
+            .as_ref()
+            .and_then(|f| f.get("type"))
+            .and_then(Value::as_str)
+            .is_some_and(|t| t == "json_schema" || t == "json_object")
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,7 +66,7 @@ fn tokens(text: &str) -> u64 {
     (text.split_whitespace().count() as u64 * 4).div_ceil(3)
 }
 
-pub fn complete(request: &ChatRequest, created: u64, words: usize) -> Value {
+pub fn complete(request: &ChatRequest, created: u64, words: usize, behaviour: Behaviour) -> Value {
     let prompt: String = request
         .messages
         .iter()
@@ -57,7 +81,24 @@ pub fn complete(request: &ChatRequest, created: u64, words: usize) -> Value {
         .collect::<Vec<_>>()
         .join("\n");
     let brief = Brief::from_prompt(&user);
-    let content = article::write(&brief, &prompt, words);
+    let draft = article::compose(&brief, &prompt, words);
+    let violation = behaviour
+        .violation
+        .filter(|_| !(behaviour.once && brief.has_feedback));
+    let draft = match violation {
+        Some(v) => faults::apply(
+            draft,
+            v,
+            brief.anchor_text.as_deref().unwrap_or_default(),
+            brief.target_url.as_deref().unwrap_or_default(),
+        ),
+        None => Some(draft),
+    };
+    let content = match draft {
+        None => "{\"title\": \"Half an answ".to_owned(),
+        Some(d) if request.wants_json() => d.json(),
+        Some(d) => d.markdown(),
+    };
     let prompt_tokens = tokens(&prompt);
     let completion_tokens = tokens(&content);
     json!({

@@ -33,6 +33,10 @@ pub struct SimConfig {
     pub words: usize,
     /// When set, requests must carry `Authorization: Bearer <key>`, as real providers demand.
     pub api_key: Option<String>,
+    /// Break this QC rule in every answer…
+    pub violation: Option<crate::Violation>,
+    /// …or only until the prompt carries QC feedback.
+    pub violate_once: bool,
 }
 
 impl Default for SimConfig {
@@ -41,6 +45,8 @@ impl Default for SimConfig {
             latency: Duration::ZERO,
             words: 820,
             api_key: None,
+            violation: None,
+            violate_once: false,
         }
     }
 }
@@ -210,6 +216,14 @@ async fn handle(
     let _ = (request.max_tokens, request.max_completion_tokens);
     Ok(json_response(
         StatusCode::OK,
-        &openai::complete(&request, created, state.config.words),
+        &openai::complete(
+            &request,
+            created,
+            state.config.words,
+            openai::Behaviour {
+                violation: state.config.violation,
+                once: state.config.violate_once,
+            },
+        ),
     ))
 }

@@ -1,13 +1,30 @@
-//! Which language an article is written in: the link's own, else the publisher's TLD,
-//! else English. (#3 adds the target page's language as a further fallback.)
+//! Which language an article is written in: the link's own, else the publisher's TLD, else
+//! the target page's declared language, else the batch default, else English.
 
-pub fn resolve(explicit: Option<&str>, publisher_domain: &str) -> String {
-    if let Some(language) = explicit {
-        return language.to_owned();
-    }
+pub fn resolve(
+    explicit: Option<&str>,
+    publisher_domain: &str,
+    target_page: Option<&str>,
+    batch_default: Option<&str>,
+) -> String {
+    explicit
+        .map(str::to_owned)
+        .or_else(|| from_tld(publisher_domain).map(str::to_owned))
+        .or_else(|| {
+            target_page
+                .and_then(|l| bacowr_shared::domain::Language::parse(l).ok())
+                .map(|l| l.as_str().to_owned())
+        })
+        .or_else(|| batch_default.map(str::to_owned))
+        .unwrap_or_else(|| "en".to_owned())
+}
+
+/// Country TLDs whose sites write in one main language. `.com`, `.org` and friends say nothing.
+fn from_tld(publisher_domain: &str) -> Option<&'static str> {
     let tld = publisher_domain.rsplit('.').next().unwrap_or_default();
-    let from_tld = match tld {
+    Some(match tld {
         "se" => "sv",
+        "uk" | "ie" | "au" | "nz" => "en",
         "de" | "at" => "de",
         "no" => "nb",
         "dk" => "da",
@@ -21,9 +38,8 @@ pub fn resolve(explicit: Option<&str>, publisher_domain: &str) -> String {
         "is" => "is",
         "ee" => "et",
         "cz" => "cs",
-        _ => "en",
-    };
-    from_tld.to_owned()
+        _ => return None,
+    })
 }
 
 pub fn name(code: &str) -> &'static str {
@@ -52,9 +68,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn explicit_wins_then_tld_then_english() {
-        assert_eq!(resolve(Some("de"), "blogg.se"), "de");
-        assert_eq!(resolve(None, "blogg.se"), "sv");
-        assert_eq!(resolve(None, "blog.com"), "en");
+    fn explicit_then_tld_then_page_then_batch_then_english() {
+        assert_eq!(
+            resolve(Some("de"), "blogg.se", Some("fi"), Some("da")),
+            "de"
+        );
+        assert_eq!(resolve(None, "blogg.se", Some("fi"), Some("da")), "sv");
+        assert_eq!(resolve(None, "news.co.uk", None, None), "en");
+        assert_eq!(resolve(None, "blog.com", Some("fi-FI"), Some("da")), "fi");
+        assert_eq!(resolve(None, "blog.com", Some("xx"), Some("da")), "da");
+        assert_eq!(resolve(None, "blog.com", None, None), "en");
     }
 }

@@ -1,9 +1,12 @@
-//! From a claimed job to an article: prompt, generation with retries, parsing. Context
-//! fetching, QC, autofix and regeneration (#3) slot in as further stages here.
+//! From a claimed job to an article: plan, prompt, generation with retries, structured
+//! parsing, QC with autofix and regeneration.
 
 pub mod article;
+pub mod blueprint;
 pub mod language;
 pub mod prompt;
 mod retry;
+pub mod run;
+pub mod structured;
 
 pub use retry::{CallRecord, generate_with_retries};

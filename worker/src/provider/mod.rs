@@ -13,6 +13,8 @@ pub struct GenerationRequest {
     pub user: String,
     pub max_output_tokens: u32,
     pub temperature: f32,
+    /// Ask for the structured article (JSON) where the provider supports it.
+    pub structured: bool,
 }
 
 #[derive(Debug, Clone)]

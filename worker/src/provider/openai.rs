@@ -10,7 +10,7 @@ use async_openai::{
     middleware::ReqwestService,
     types::chat::{
         ChatCompletionRequestSystemMessageArgs, ChatCompletionRequestUserMessageArgs,
-        CreateChatCompletionRequestArgs,
+        CreateChatCompletionRequestArgs, ResponseFormat, ResponseFormatJsonSchema,
     },
 };
 
@@ -21,6 +21,7 @@ pub struct OpenAiCompatible {
     client: Client<OpenAIConfig>,
     name: String,
     model: String,
+    structured_output: String,
 }
 
 impl OpenAiCompatible {
@@ -40,6 +41,7 @@ impl OpenAiCompatible {
             client,
             name: settings.name.clone(),
             model: settings.model.clone(),
+            structured_output: settings.structured_output.clone(),
         })
     }
 }
@@ -72,13 +74,28 @@ impl TextGenerator for OpenAiCompatible {
                 .map_err(|e| fatal(e.to_string()))?
                 .into(),
         ];
-        let body = CreateChatCompletionRequestArgs::default()
-            .model(self.model.clone())
+        let mut args = CreateChatCompletionRequestArgs::default();
+        args.model(self.model.clone())
             .messages(messages)
             .max_completion_tokens(request.max_output_tokens)
-            .temperature(request.temperature)
-            .build()
-            .map_err(|e| fatal(e.to_string()))?;
+            .temperature(request.temperature);
+        match self.structured_output.as_str() {
+            "json_schema" if request.structured => {
+                args.response_format(ResponseFormat::JsonSchema {
+                    json_schema: ResponseFormatJsonSchema {
+                        description: Some("A backlink article".into()),
+                        name: "article".into(),
+                        schema: crate::pipeline::structured::schema(),
+                        strict: Some(true),
+                    },
+                });
+            }
+            "json_object" if request.structured => {
+                args.response_format(ResponseFormat::JsonObject);
+            }
+            _ => {}
+        }
+        let body = args.build().map_err(|e| fatal(e.to_string()))?;
         let response = self.client.chat().create(body).await.map_err(classify)?;
         let text = response
             .choices

@@ -37,6 +37,16 @@ pub fn apply(body: &str, anchor: &str, target_url: &str, max_anchor_links: usize
     }
 }
 
+/// A link meant as the anchor link, however the model mangled it: autofix's to restore, not a
+/// trust link.
+pub fn is_anchor_like(text: &str, url: &str, anchor: &str, target: &str) -> bool {
+    let wanted = normalise_url(target);
+    url == target
+        || normalise_url(url) == wanted
+        || text == anchor && normalise_url(url).contains(&wanted)
+        || squash(text) == squash(anchor) && normalise_url(url).contains(&wanted)
+}
+
 fn squash(text: &str) -> String {
     text.split_whitespace()
         .collect::<Vec<_>>()

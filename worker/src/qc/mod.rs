@@ -9,7 +9,7 @@ pub mod markdown;
 
 use serde::{Deserialize, Serialize};
 
-pub use checks::run;
+pub use checks::{is_deep, run, same_site};
 
 /// What an article is checked against besides the thresholds.
 #[derive(Debug, Clone, Copy)]

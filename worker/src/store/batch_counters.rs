@@ -50,6 +50,7 @@ pub async fn finished(
     txn: &DatabaseTransaction,
     batch_id: Uuid,
     status: JobStatus,
+    first_try: bool,
     usage: &Usage,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
@@ -70,6 +71,10 @@ pub async fn finished(
             Expr::col(batch::Column::RunningJobs).sub(1),
         )
         .col_expr(counter, Expr::col(counter).add(1))
+        .col_expr(
+            batch::Column::FirstTryPassedJobs,
+            Expr::col(batch::Column::FirstTryPassedJobs).add(i32::from(first_try)),
+        )
         .col_expr(
             batch::Column::TokensIn,
             Expr::col(batch::Column::TokensIn).add(usage.tokens_in),

@@ -17,15 +17,28 @@ use crate::pipeline::CallRecord;
 
 pub struct ArticleToStore {
     pub title: String,
+    pub meta_description: Option<String>,
     pub body_markdown: String,
     pub word_count: i32,
     pub language: String,
     pub provider: String,
     pub model: String,
+    pub qc_passed: bool,
+    pub qc_report: serde_json::Value,
+    pub trust_links: serde_json::Value,
+    pub autofixes: serde_json::Value,
+    pub regenerations: i32,
+    pub context_report: serde_json::Value,
+    /// The first draft passed QC as written: no autofix, no regeneration.
+    pub first_try: bool,
 }
 
 pub enum Outcome {
+    /// QC passed.
     Succeeded(ArticleToStore),
+    /// An article exists but QC still fails after autofix and the allowed regenerations.
+    NeedsReview(ArticleToStore),
+    /// No article at all.
     Failed { code: &'static str, message: String },
 }
 
@@ -49,6 +62,7 @@ pub async fn record_outcome(
 
     let (status, error_code, error_message) = match &outcome {
         Outcome::Succeeded(_) => (JobStatus::Succeeded, None, None),
+        Outcome::NeedsReview(_) => (JobStatus::NeedsReview, None, None),
         Outcome::Failed { code, message } => {
             (JobStatus::Failed, Some(*code), Some(message.clone()))
         }
@@ -88,7 +102,9 @@ pub async fn record_outcome(
         return Ok(false);
     }
 
-    if let Outcome::Succeeded(article) = outcome {
+    let mut first_try = false;
+    if let Outcome::Succeeded(article) | Outcome::NeedsReview(article) = outcome {
+        first_try = article.first_try;
         let version = article::Entity::find()
             .filter(article::Column::JobId.eq(job.id))
             .count(&txn)
@@ -106,13 +122,20 @@ pub async fn record_outcome(
             provider: Set(article.provider),
             model: Set(article.model),
             created_at: Set(now),
+            meta_description: Set(article.meta_description),
+            qc_passed: Set(article.qc_passed),
+            qc_report: Set(Some(article.qc_report)),
+            trust_links: Set(Some(article.trust_links)),
+            autofixes: Set(Some(article.autofixes)),
+            regenerations: Set(article.regenerations),
+            context_report: Set(Some(article.context_report)),
         })
         .on_conflict_do_nothing_on([article::Column::JobId, article::Column::Version])
         .exec_without_returning(&txn)
         .await?;
     }
     if let Some(batch_id) = job.batch_id {
-        batch_counters::finished(&txn, batch_id, status, &usage, now).await?;
+        batch_counters::finished(&txn, batch_id, status, first_try, &usage, now).await?;
     }
     txn.commit().await?;
     Ok(true)

@@ -94,11 +94,19 @@ fn call(tokens: i64) -> CallRecord {
 fn article_out() -> Outcome {
     Outcome::Succeeded(ArticleToStore {
         title: "T".into(),
+        meta_description: None,
         body_markdown: "Body".into(),
         word_count: 1,
         language: "sv".into(),
         provider: "sim".into(),
         model: "m".into(),
+        qc_passed: true,
+        qc_report: serde_json::json!({}),
+        trust_links: serde_json::json!([]),
+        autofixes: serde_json::json!([]),
+        regenerations: 0,
+        context_report: serde_json::json!({}),
+        first_try: true,
     })
 }
 

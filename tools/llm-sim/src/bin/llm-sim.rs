@@ -1,4 +1,5 @@
-//! `llm-sim [--listen 127.0.0.1:7777] [--latency-ms 0] [--words 820] [--api-key KEY]`
+//! `llm-sim [--listen 127.0.0.1:7777] [--latency-ms 0] [--words 820] [--api-key KEY]
+//! [--violate RULE [--violate-once]]`
 
 use std::time::Duration;
 
@@ -26,9 +27,18 @@ async fn main() {
             "--latency-ms" => config.latency = Duration::from_millis(parse(&value())),
             "--words" => config.words = parse(&value()) as usize,
             "--api-key" => config.api_key = Some(value()),
+            "--violate" => {
+                config.violation = Some(value().parse().unwrap_or_else(|e| {
+                    eprintln!("llm-sim: {e}");
+                    std::process::exit(2)
+                }))
+            }
+            "--violate-once" => config.violate_once = true,
             _ => {
                 eprintln!(
-                    "usage: llm-sim [--listen ADDR] [--latency-ms N] [--words N] [--api-key KEY]"
+                    "usage: llm-sim [--listen ADDR] [--latency-ms N] [--words N] [--api-key KEY] \
+                     [--violate short|no_anchor|mangled_anchor|duplicate_anchor|list|\
+                     anchor_in_heading|banned_phrase|no_trust_links|bad_json [--violate-once]]"
                 );
                 std::process::exit(2);
             }

@@ -1,0 +1,111 @@
+//! The article pipeline (#3): QC reports, trust links and autofixes on articles; the QC
+//! profile, its resolved thresholds, a default language and first-try passes on batches.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+use crate::m0003_batches::Batches;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Articles {
+    Table,
+    MetaDescription,
+    QcPassed,
+    QcReport,
+    TrustLinks,
+    Autofixes,
+    Regenerations,
+    ContextReport,
+}
+
+#[derive(DeriveIden)]
+enum BatchCols {
+    QcProfile,
+    QcThresholds,
+    DefaultLanguage,
+    FirstTryPassedJobs,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per ALTER: SQLite adds columns one at a time.
+        let article_cols = [
+            text_null(Articles::MetaDescription).to_owned(),
+            boolean(Articles::QcPassed).default(false).to_owned(),
+            json_null(Articles::QcReport).to_owned(),
+            json_null(Articles::TrustLinks).to_owned(),
+            json_null(Articles::Autofixes).to_owned(),
+            integer(Articles::Regenerations).default(0).to_owned(),
+            json_null(Articles::ContextReport).to_owned(),
+        ];
+        for mut col in article_cols {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Articles::Table)
+                        .add_column(&mut col)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        let batch_cols = [
+            string_len(BatchCols::QcProfile, 32)
+                .default("standard")
+                .to_owned(),
+            json_null(BatchCols::QcThresholds).to_owned(),
+            string_len_null(BatchCols::DefaultLanguage, 8).to_owned(),
+            integer(BatchCols::FirstTryPassedJobs).default(0).to_owned(),
+        ];
+        for mut col in batch_cols {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Batches::Table)
+                        .add_column(&mut col)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for col in [
+            Articles::MetaDescription,
+            Articles::QcPassed,
+            Articles::QcReport,
+            Articles::TrustLinks,
+            Articles::Autofixes,
+            Articles::Regenerations,
+            Articles::ContextReport,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Articles::Table)
+                        .drop_column(col)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        for col in [
+            BatchCols::QcProfile,
+            BatchCols::QcThresholds,
+            BatchCols::DefaultLanguage,
+            BatchCols::FirstTryPassedJobs,
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Batches::Table)
+                        .drop_column(col)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}

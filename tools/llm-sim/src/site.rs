@@ -1,0 +1,118 @@
+//! A local stand-in for the web that BACOWR fetches: client pages with headings, text and
+//! links to sources on another host, source pages that answer 200, redirects, errors and a
+//! non-HTML file. Tests and demos point target URLs here instead of the internet.
+//!
+//! Routes (`{slug}` is free text):
+//! - `/page/{slug}?lang=sv` an HTML page about `{slug}`, linking to two sources on the
+//!   `localhost` host name (a different site from `127.0.0.1`);
+//! - `/source/{slug}` a plain source page (200);
+//! - `/redirect?to=URL` a 302 to URL; `/status/{code}` that status; `/file.pdf` a PDF;
+//! - anything else 404.
+
+use std::{convert::Infallible, net::SocketAddr};
+
+use http_body_util::Full;
+use hyper::{
+    Request, Response, StatusCode,
+    body::{Bytes, Incoming},
+    server::conn::http1,
+    service::service_fn,
+};
+use hyper_util::rt::TokioIo;
+use tokio::{net::TcpListener, task::JoinHandle};
+
+pub struct SiteHandle {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl SiteHandle {
+    /// `http://127.0.0.1:PORT{path}`
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.addr.port())
+    }
+
+    pub fn shutdown(self) {
+        self.task.abort();
+    }
+}
+
+pub async fn spawn_site() -> std::io::Result<SiteHandle> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let port = addr.port();
+            tokio::spawn(async move {
+                let service = service_fn(move |req| handle(req, port));
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(SiteHandle { addr, task })
+}
+
+fn html(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/html; charset=utf-8")
+        .body(Full::new(Bytes::from(body)))
+        .expect("valid response")
+}
+
+fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
+}
+
+async fn handle(req: Request<Incoming>, port: u16) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    if let Some(slug) = path.strip_prefix("/page/") {
+        let lang = query_param(&query, "lang").unwrap_or("en");
+        let topic = slug.replace(['-', '_'], " ");
+        let body = format!(
+            r#"<!doctype html><html lang="{lang}"><head><title>{topic} | Client shop</title>
+<meta name="description" content="Everything about {topic}, compared and explained."></head>
+<body><nav><a href="/">Home</a></nav><main><h1>{topic}</h1>
+<h2>Why {topic} matters</h2><p>Our guide to {topic} covers prices, quality and service.</p>
+<h3>How we test</h3><p>We compare {topic} over months of daily use, with sources such as
+<a href="http://localhost:{port}/source/{slug}-study">an independent study</a> and
+<a href="http://localhost:{port}/source/{slug}-survey">a consumer survey</a>.</p></main></body></html>"#
+        );
+        return Ok(html(StatusCode::OK, body));
+    }
+    if let Some(slug) = path.strip_prefix("/source/") {
+        let body = format!(
+            "<!doctype html><html lang=\"en\"><head><title>Source: {slug}</title></head><body><p>Findings about {slug}.</p></body></html>"
+        );
+        return Ok(html(StatusCode::OK, body));
+    }
+    if path == "/redirect" {
+        let to = query_param(&query, "to").unwrap_or("/");
+        let to = to.replace("%3A", ":").replace("%2F", "/");
+        return Ok(Response::builder()
+            .status(StatusCode::FOUND)
+            .header("location", to)
+            .body(Full::new(Bytes::new()))
+            .expect("valid response"));
+    }
+    if let Some(code) = path.strip_prefix("/status/") {
+        let status = code
+            .parse()
+            .ok()
+            .and_then(|c| StatusCode::from_u16(c).ok())
+            .unwrap_or(StatusCode::OK);
+        return Ok(html(status, "<p>status</p>".into()));
+    }
+    if path == "/file.pdf" {
+        return Ok(Response::builder()
+            .header("content-type", "application/pdf")
+            .body(Full::new(Bytes::from_static(b"%PDF-1.4")))
+            .expect("valid response"));
+    }
+    Ok(html(StatusCode::NOT_FOUND, "<p>not found</p>".into()))
+}

@@ -1,0 +1,164 @@
+//! Trust links: the model's sources are kept only if they are deep links on other sites, not
+//! on the avoid-list, answer 200 through the guarded client, and were not already given to the
+//! same publisher in this batch. Links that fail are turned into plain text.
+
+use redis::AsyncCommands;
+use serde::Serialize;
+use url::Url;
+
+use bacowr_shared::entities::job;
+
+use super::{Context, cache};
+use crate::{
+    handler::WorkerState,
+    qc::{autofix, is_deep, markdown::find_links, same_site},
+};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustLinkCheck {
+    pub url: String,
+    pub kept: bool,
+    pub reason: String,
+}
+
+pub struct Verified {
+    pub body_markdown: String,
+    pub links: Vec<TrustLinkCheck>,
+}
+
+fn host(url: &str) -> Option<String> {
+    Url::parse(url)
+        .ok()?
+        .host_str()
+        .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
+}
+
+fn acceptable(url: &str, job: &job::Model, avoid: &[String]) -> Result<(), String> {
+    let h = host(url).ok_or("not an absolute http(s) URL")?;
+    let target = host(&job.target_url).unwrap_or_default();
+    let publisher = job.publisher_domain.trim_start_matches("www.");
+    if same_site(&h, &target) {
+        return Err("on the target's site".into());
+    }
+    if same_site(&h, publisher) {
+        return Err("on the publisher's site".into());
+    }
+    if avoid.iter().any(|a| same_site(&h, a)) {
+        return Err("on the avoid-list".into());
+    }
+    if !is_deep(url) {
+        return Err("a home page, not a deep link".into());
+    }
+    Ok(())
+}
+
+/// Deep, external links from the two pages, for the prompt.
+pub fn candidates(
+    context: &Context,
+    job: &job::Model,
+    avoid: &[String],
+    max: usize,
+) -> Vec<String> {
+    [&context.target, &context.publisher]
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p.outbound_links.iter())
+        .filter(|u| acceptable(u, job, avoid).is_ok())
+        .fold(Vec::new(), |mut acc, u| {
+            if !acc.contains(u) && acc.len() < max {
+                acc.push(u.clone());
+            }
+            acc
+        })
+}
+
+async fn answers_200(state: &WorkerState, url: &str) -> Result<(), String> {
+    let settings = &state.settings.context;
+    let key = cache::key(&state.settings.redis.namespace, "probe", url);
+    let status = cache::through(
+        &state.redis,
+        &key,
+        settings.cache_ttl_secs,
+        settings.failure_cache_ttl_secs,
+        async { state.fetcher.probe(url).await.map_err(|e| e.to_string()) },
+    )
+    .await?;
+    if status == 200 {
+        Ok(())
+    } else {
+        Err(format!("answered HTTP {status}"))
+    }
+}
+
+/// Reserves `url` for this job's publisher within its batch; another job of the same publisher
+/// that already holds it wins.
+async fn reserve(state: &WorkerState, job: &job::Model, url: &str) -> Result<(), String> {
+    let Some(batch_id) = job.batch_id else {
+        return Ok(());
+    };
+    let key = format!(
+        "{}:trust:{batch_id}:{}",
+        state.settings.redis.namespace, job.publisher_domain
+    );
+    let mut conn = state.redis.clone();
+    let me = job.id.to_string();
+    let _: Result<bool, _> = conn.hset_nx(&key, url, &me).await;
+    let _: Result<bool, _> = conn.expire(&key, 60 * 60 * 24 * 30).await;
+    match conn.hget::<_, _, Option<String>>(&key, url).await {
+        Ok(Some(owner)) if owner != me => {
+            Err("already used for this publisher in this batch".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+pub async fn verify(state: &WorkerState, job: &job::Model, body: &str) -> Verified {
+    let avoid = &state.settings.context.trust_link_avoid;
+    let mut checks: Vec<TrustLinkCheck> = Vec::new();
+    let mut out = Vec::new();
+    for line in body.lines() {
+        let mut fixed = String::new();
+        let mut cursor = 0;
+        for (start, end, text, url) in find_links(line) {
+            fixed.push_str(&line[cursor..start]);
+            cursor = end;
+            if autofix::is_anchor_like(&text, &url, &job.anchor_text, &job.target_url) {
+                fixed.push_str(&line[start..end]);
+                continue;
+            }
+            let verdict = match checks.iter().find(|c| c.url == url) {
+                Some(c) if c.kept => Ok(()),
+                Some(c) => Err(c.reason.clone()),
+                None => {
+                    let v = match acceptable(&url, job, avoid) {
+                        Err(e) => Err(e),
+                        Ok(()) => match answers_200(state, &url).await {
+                            Err(e) => Err(e),
+                            Ok(()) => reserve(state, job, &url).await,
+                        },
+                    };
+                    checks.push(TrustLinkCheck {
+                        url: url.clone(),
+                        kept: v.is_ok(),
+                        reason: v
+                            .as_ref()
+                            .err()
+                            .cloned()
+                            .unwrap_or_else(|| "answered 200".into()),
+                    });
+                    v
+                }
+            };
+            match verdict {
+                Ok(()) => fixed.push_str(&line[start..end]),
+                Err(_) => fixed.push_str(&text),
+            }
+        }
+        fixed.push_str(&line[cursor..]);
+        out.push(fixed);
+    }
+    Verified {
+        body_markdown: out.join("\n"),
+        links: checks,
+    }
+}

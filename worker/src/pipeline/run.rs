@@ -1,0 +1,168 @@
+//! The pipeline for one job attempt: context → language → plan and prompt → generate →
+//! parse → verify trust links → QC → autofix once → QC → regenerate with feedback (up to the
+//! profile's limit, stopping if the model repeats itself) → succeeded, needs_review or failed.
+
+use serde_json::json;
+
+use bacowr_shared::{
+    entities::{batch, job},
+    error::job_errors,
+    qc::{self, QcThresholds},
+};
+
+use super::{CallRecord, generate_with_retries, language, prompt, structured};
+use crate::{
+    context::Context,
+    handler::WorkerState,
+    qc::{QcInput, QcReport, autofix, markdown},
+    store::{ArticleToStore, Outcome},
+};
+
+pub struct Attempt {
+    pub outcome: Outcome,
+    pub calls: Vec<CallRecord>,
+}
+
+/// The batch's resolved thresholds, or the default profile for a job outside a batch.
+fn thresholds(batch: Option<&batch::Model>) -> (String, QcThresholds) {
+    batch
+        .and_then(|b| {
+            let t = serde_json::from_value(b.qc_thresholds.clone()?).ok()?;
+            Some((b.qc_profile.clone(), t))
+        })
+        .unwrap_or_else(|| qc::resolve(None, None).expect("the default profile resolves"))
+}
+
+pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Model>) -> Attempt {
+    let provider = &state.settings.provider;
+    let (profile, t) = thresholds(batch);
+    let context: Context = crate::context::gather(state, job).await;
+    let language = language::resolve(
+        job.language.as_deref(),
+        &job.publisher_domain,
+        context.target.as_ref().and_then(|p| p.language.as_deref()),
+        batch.and_then(|b| b.default_language.as_deref()),
+    );
+    let candidates = crate::context::trust_candidates(state, &context, job);
+    let base = prompt::build(
+        &prompt::Brief {
+            publisher_domain: &job.publisher_domain,
+            target_url: &job.target_url,
+            anchor_text: &job.anchor_text,
+            language: &language,
+            thresholds: &t,
+            context: &context,
+            trust_candidates: &candidates,
+        },
+        provider.max_output_tokens,
+        provider.temperature,
+    );
+    let input = |body: &'_ str| -> QcReport {
+        crate::qc::run(
+            &QcInput {
+                body_markdown: body,
+                anchor_text: &job.anchor_text,
+                target_url: &job.target_url,
+                publisher_domain: &job.publisher_domain,
+                language: &language,
+            },
+            &t,
+            &profile,
+        )
+    };
+
+    let mut calls = Vec::new();
+    let mut request = base.clone();
+    let mut best: Option<ArticleToStore> = None;
+    let mut last_text_hash = None;
+    let mut provider_error = None;
+    for regenerations in 0..=t.max_regenerations {
+        let generation =
+            match generate_with_retries(&state.generator, &request, provider, &mut calls).await {
+                Ok(g) => g,
+                Err(e) => {
+                    provider_error = Some(e);
+                    break;
+                }
+            };
+        let hash = output_hash(&generation.text);
+        let repeated = last_text_hash == Some(hash);
+        last_text_hash = Some(hash);
+        let Some(parsed) = structured::parse(&generation.text) else {
+            tracing::warn!(regenerations, "answer held no parseable article");
+            request = prompt::with_feedback(
+                &base,
+                "- format: the answer must be one JSON object with title, meta_description, body_markdown and trust_links",
+            );
+            if repeated {
+                break;
+            }
+            continue;
+        };
+        let verified = crate::context::verify_trust_links(state, job, &parsed.body_markdown).await;
+        let first = input(&verified.body_markdown);
+        let (body, report, fixes) = if first.passed {
+            (verified.body_markdown, first, Vec::new())
+        } else {
+            let fixed = autofix::apply(
+                &verified.body_markdown,
+                &job.anchor_text,
+                &job.target_url,
+                t.anchor_max_count as usize,
+            );
+            let report = input(&fixed.body_markdown);
+            (fixed.body_markdown, report, fixed.applied)
+        };
+        let passed = report.passed;
+        let feedback = report.feedback();
+        best = Some(ArticleToStore {
+            title: parsed.title,
+            meta_description: parsed.meta_description,
+            word_count: i32::try_from(markdown::analyze(&body).words).unwrap_or(i32::MAX),
+            body_markdown: body,
+            language: language.clone(),
+            provider: provider.name.clone(),
+            model: generation.model,
+            qc_passed: passed,
+            qc_report: serde_json::to_value(&report).unwrap_or_default(),
+            trust_links: json!(verified.links),
+            autofixes: json!(fixes),
+            regenerations: regenerations as i32,
+            context_report: json!({
+                "target": context.target.as_ref().map(|p| &p.url),
+                "publisher": context.publisher.as_ref().map(|p| &p.url),
+                "notes": context.notes,
+                "trust_link_candidates": candidates,
+            }),
+            first_try: regenerations == 0 && fixes.is_empty() && passed,
+        });
+        if passed {
+            break;
+        }
+        if repeated {
+            tracing::warn!("the model repeated its draft; no further regeneration");
+            break;
+        }
+        request = prompt::with_feedback(&base, &feedback);
+    }
+    let outcome = match (best, provider_error) {
+        (Some(article), _) if article.qc_passed => Outcome::Succeeded(article),
+        (Some(article), _) => Outcome::NeedsReview(article),
+        (None, Some(e)) => Outcome::Failed {
+            code: job_errors::PROVIDER_FAILED,
+            message: format!("the provider failed after {} call(s): {e}", calls.len()),
+        },
+        (None, None) => Outcome::Failed {
+            code: job_errors::BAD_PROVIDER_OUTPUT,
+            message: "no answer held a parseable article (title and body)".into(),
+        },
+    };
+    Attempt { outcome, calls }
+}
+
+/// FNV-1a of the generated text: the loop guard's notion of "the same output".
+fn output_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
