@@ -32,6 +32,7 @@ pub struct Fetcher {
     max_body_bytes: usize,
 }
 
+#[derive(Debug)]
 pub struct Page {
     pub final_url: Url,
     pub html: String,

@@ -1,4 +1,5 @@
 //! The worker's integration tests: job claims and outcomes against a real Postgres database
 //! of the test's own.
 
+mod context;
 mod store;
