@@ -25,6 +25,7 @@ use crate::{error, intake, routes};
         routes::batches::list_jobs,
         routes::jobs::submit,
         routes::jobs::get_job,
+        routes::usage::usage,
     ),
     components(schemas(
         error::ErrorBody,
@@ -39,12 +40,17 @@ use crate::{error, intake, routes};
         routes::views::ArticleVersionView,
         routes::views::QcSummary,
         intake::QcInput,
+        routes::usage::UsageView,
+        routes::usage::UsageLine,
+        crate::services::estimate::Estimate,
+        crate::services::estimate::EstimateFigures,
     )),
     modifiers(&BearerAuth),
     security(("api_key" = [])),
     tags(
         (name = "batches", description = "Bulk link assignments"),
         (name = "jobs", description = "Single assignments and their articles"),
+        (name = "usage", description = "Provider usage and cost"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

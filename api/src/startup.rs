@@ -7,6 +7,7 @@ use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
 use bacowr_shared::{
     config::Settings,
     db::{connect_database, connect_redis},
+    pricing::PriceTable,
     queue::article_queue,
 };
 
@@ -22,6 +23,8 @@ pub enum StartError {
     Redis(#[from] redis::RedisError),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+    #[error("{0}")]
+    Prices(#[from] bacowr_shared::pricing::PriceTableError),
 }
 
 pub struct Application {
@@ -36,7 +39,9 @@ impl Application {
         let db = connect_database(&settings.database).await?;
         bacowr_migrations::ensure_migrated(&db, settings.database.auto_migrate).await?;
         let redis = connect_redis(&settings.redis).await?;
+        let prices = PriceTable::load(&settings.provider.price_table)?;
         let state = AppState {
+            prices: std::sync::Arc::new(prices),
             queue: article_queue(redis.clone(), &settings),
             db,
             redis,

@@ -9,4 +9,6 @@ pub struct AppState {
     pub redis: ConnectionManager,
     pub queue: ArticleQueue,
     pub settings: Settings,
+    /// Dated provider prices, for estimates.
+    pub prices: std::sync::Arc<bacowr_shared::pricing::PriceTable>,
 }

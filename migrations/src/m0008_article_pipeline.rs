@@ -1,5 +1,6 @@
 //! The article pipeline (#3): QC reports, trust links and autofixes on articles; the QC
-//! profile, its resolved thresholds, a default language and first-try passes on batches.
+//! profile, its resolved thresholds, a default language and first-try passes on batches;
+//! cached prompt tokens on provider calls.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -18,6 +19,12 @@ enum Articles {
     Autofixes,
     Regenerations,
     ContextReport,
+}
+
+#[derive(DeriveIden)]
+enum LlmCalls {
+    Table,
+    TokensCached,
 }
 
 #[derive(DeriveIden)]
@@ -69,10 +76,26 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(LlmCalls::Table)
+                    .add_column(big_integer(LlmCalls::TokensCached).default(0))
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(LlmCalls::Table)
+                    .drop_column(LlmCalls::TokensCached)
+                    .to_owned(),
+            )
+            .await?;
         for col in [
             Articles::MetaDescription,
             Articles::QcPassed,

@@ -81,6 +81,7 @@ pub struct ProviderSettings {
     pub max_attempts: usize,
     pub backoff_initial_ms: u64,
     pub backoff_max_ms: u64,
+    pub price_table: String,
     pub price_input_per_mtok: f64,
     pub price_output_per_mtok: f64,
 }
@@ -195,12 +196,19 @@ impl WorkerSettings {
 }
 
 impl ProviderSettings {
-    /// Cost of a call in millionths of a dollar.
-    pub fn cost_micros(&self, tokens_in: i64, tokens_out: i64) -> i64 {
-        // price per million tokens × tokens / 1e6 dollars = price × tokens micro-dollars.
-        (self.price_input_per_mtok * tokens_in as f64
-            + self.price_output_per_mtok * tokens_out as f64)
-            .round() as i64
+    /// The price of this provider's model on `date`: the table's, else the configured one.
+    pub fn price(
+        &self,
+        table: &crate::pricing::PriceTable,
+        date: chrono::NaiveDate,
+    ) -> crate::pricing::Price {
+        table
+            .price(&self.name, &self.model, date)
+            .unwrap_or(crate::pricing::Price {
+                input: self.price_input_per_mtok,
+                cached_input: self.price_input_per_mtok,
+                output: self.price_output_per_mtok,
+            })
     }
 }
 
@@ -246,11 +254,14 @@ mod tests {
     }
 
     #[test]
-    fn cost_is_exact_micros() {
-        figment::Jail::expect_with(|_| {
+    fn unknown_models_fall_back_to_the_configured_price() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("BACOWR_PROVIDER__MODEL", "house-model");
+            jail.set_env("BACOWR_PROVIDER__PRICE_OUTPUT_PER_MTOK", "9.5");
             let s = Settings::from_figment(Settings::figment(None)).unwrap();
-            // 1M in at $0.15 and 1M out at $0.60
-            assert_eq!(s.provider.cost_micros(1_000_000, 1_000_000), 750_000);
+            let table = crate::pricing::PriceTable::embedded();
+            let today = chrono::Utc::now().date_naive();
+            assert_eq!(s.provider.price(&table, today).output, 9.5);
             Ok(())
         });
     }

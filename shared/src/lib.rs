@@ -7,6 +7,7 @@ pub mod domain;
 pub mod entities;
 pub mod error;
 pub mod ids;
+pub mod pricing;
 pub mod qc;
 pub mod queue;
 pub mod telemetry;

@@ -29,6 +29,7 @@ pub struct WorkerState {
     pub redis: redis::aio::ConnectionManager,
     pub fetcher: Fetcher,
     pub settings: Settings,
+    pub prices: bacowr_shared::pricing::PriceTable,
     pub generator: OpenAiCompatible,
     /// Lease owner written on claimed jobs: this process's unique worker name.
     pub owner: String,

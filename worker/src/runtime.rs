@@ -10,6 +10,7 @@ use apalis::prelude::*;
 use bacowr_shared::{
     config::Settings,
     db::{connect_database, connect_redis},
+    pricing::PriceTable,
     queue::article_queue,
 };
 
@@ -31,6 +32,8 @@ pub enum StartError {
     Provider(#[from] reqwest::Error),
     #[error("context fetching: {0}")]
     Context(String),
+    #[error("{0}")]
+    Prices(#[from] bacowr_shared::pricing::PriceTableError),
 }
 
 /// `host-pid-restart-random`: apalis-redis refuses a name that is still registered, and tests
@@ -57,10 +60,12 @@ pub async fn start(
     let redis = connect_redis(&settings.redis).await?;
     let generator = OpenAiCompatible::new(&settings.provider)?;
     let fetcher = Fetcher::new(&settings.context).map_err(StartError::Context)?;
+    let prices = PriceTable::load(&settings.provider.price_table)?;
     let state = Arc::new(WorkerState {
         db,
         redis: redis.clone(),
         fetcher,
+        prices,
         generator,
         owner: worker_name(0),
         settings: settings.clone(),

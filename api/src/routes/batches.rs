@@ -18,7 +18,7 @@ use crate::{
     auth::Tenant,
     error::{ApiError, ErrorBody},
     intake,
-    services::{idempotency::IdempotencyKey, submission},
+    services::{estimate, idempotency::IdempotencyKey, submission},
     state::AppState,
 };
 
@@ -26,7 +26,8 @@ const CSV_EXAMPLE: &str =
     "publisher,target,anchor,language\nbloggen.se,https://client.se/cyklar,bästa cyklarna,sv\n";
 
 /// Submit a batch of link assignments, as JSON or as CSV. All-or-nothing: a 422 names every
-/// bad row and field. Send `Idempotency-Key` to make retries safe.
+/// bad row and field. Send `Idempotency-Key` to make retries safe. With `dry_run=true`
+/// nothing is created and the answer is the estimated tokens and cost.
 #[utoipa::path(
     post,
     path = "/api/v1/batches",
@@ -41,6 +42,7 @@ const CSV_EXAMPLE: &str =
     )),
     responses(
         (status = 202, description = "accepted; the jobs are queued", body = BatchView),
+        (status = 200, description = "`dry_run=true`: validated, nothing created; the estimate", body = crate::services::estimate::Estimate),
         (status = 400, description = "malformed body or CSV header", body = ErrorBody),
         (status = 401, description = "missing or unknown API key", body = ErrorBody),
         (status = 409, description = "Idempotency-Key reused with another request", body = ErrorBody),
@@ -73,6 +75,21 @@ pub async fn submit(
         }
         other => return Err(ApiError::unsupported_media_type(other)),
     };
+    let dry_run = match query.dry_run.as_deref() {
+        None | Some("false" | "0") => false,
+        Some("true" | "1" | "") => true,
+        Some(_) => return Err(ApiError::bad_request("dry_run", "must be true or false")),
+    };
+    if dry_run {
+        let options = &submission.options;
+        return Ok(HttpResponse::Ok().json(estimate::estimate(
+            submission.links.len(),
+            &options.qc_profile,
+            &options.qc_thresholds,
+            &state.settings.provider,
+            &state.prices,
+        )));
+    }
     let idempotency = IdempotencyKey::from_request(&req, &bytes)?;
     let accepted = submission::submit_batch(&state, tenant.org_id, submission, idempotency).await?;
     Ok(super::accepted_response(accepted))

@@ -5,6 +5,7 @@ pub mod body;
 pub mod health;
 pub mod jobs;
 pub mod params;
+pub mod usage;
 pub mod views;
 
 use actix_web::{HttpResponse, http::StatusCode, web};
@@ -22,7 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(batches::get_batch)
                 .service(batches::list_jobs)
                 .service(jobs::submit)
-                .service(jobs::get_job),
+                .service(jobs::get_job)
+                .service(usage::usage),
         );
 }
 

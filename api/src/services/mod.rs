@@ -2,6 +2,7 @@
 //! enqueueing, and setting up organizations.
 
 pub mod enqueue;
+pub mod estimate;
 pub mod idempotency;
 pub mod orgs;
 pub mod submission;

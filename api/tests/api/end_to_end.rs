@@ -6,7 +6,7 @@ use std::time::Duration;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::Value;
 
-use bacowr_shared::entities::{article, llm_call};
+use bacowr_shared::entities::{article, batch, job, llm_call};
 
 use crate::helpers::{TestApp, spawn_sim};
 
@@ -88,8 +88,38 @@ async fn a_175_link_batch_end_to_end() {
 
     // Exactly one article and one provider call per job.
     assert_eq!(article::Entity::find().count(&app.db).await.unwrap(), 175);
-    assert_eq!(llm_call::Entity::find().count(&app.db).await.unwrap(), 175);
+    let calls = llm_call::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(calls.len(), 175);
     assert_eq!(sim.requests(), 175);
+
+    // Costs add up exactly: each call priced from the table (llm-sim: $0.15 in, $0.075 cached
+    // in, $0.60 out per million tokens), summed on jobs, the batch and the organization.
+    for c in &calls {
+        assert!(
+            c.tokens_cached > 0 && c.tokens_cached < c.tokens_in,
+            "{c:?}"
+        );
+        let expected = (0.15 * (c.tokens_in - c.tokens_cached) as f64
+            + 0.075 * c.tokens_cached as f64
+            + 0.60 * c.tokens_out as f64)
+            .round() as i64;
+        assert_eq!(c.cost_micros, expected, "{c:?}");
+    }
+    let call_micros: i64 = calls.iter().map(|c| c.cost_micros).sum();
+    let job_micros: i64 = job::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|j| j.cost_micros)
+        .sum();
+    let batch_row = batch::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(job_micros, call_micros);
+    assert_eq!(batch_row.cost_micros, call_micros);
+    let usage = app.get_json("/api/v1/usage").await;
+    assert_eq!(usage["cost_usd"], done["cost_usd"], "{usage}");
+    assert_eq!(usage["calls"], 175);
+    assert_eq!(usage["by_model"][0]["provider"], "llm-sim");
     sim.shutdown().await;
     app.cleanup().await;
 }

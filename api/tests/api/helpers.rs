@@ -156,6 +156,7 @@ impl TestApp {
         settings.provider.base_url = sim.openai_base_url();
         settings.provider.api_key = "sk-test".into();
         settings.provider.model = "sim-writer".into();
+        settings.provider.name = "llm-sim".into();
         settings.worker.concurrency = 8;
         // The fixture site lives on loopback, which the SSRF guard refuses by default.
         settings.context.allow_hosts = vec!["127.0.0.0/8".into(), "::1".into()];

@@ -171,3 +171,48 @@ async fn bad_qc_settings_are_named() {
     assert_eq!(batch["default_language"], "sv");
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn dry_run_estimates_without_creating_anything() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .post_json("/api/v1/batches?dry_run=true", &batch_body(175))
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let estimate: Value = resp.json().await.unwrap();
+    assert_eq!(estimate["links"], 175);
+    assert_eq!(estimate["expected"]["calls"], 175);
+    assert_eq!(
+        estimate["maximum"]["calls"], 525,
+        "two regenerations per job at most"
+    );
+    let expected = estimate["expected"]["cost_usd"].as_f64().unwrap();
+    assert!(expected > 0.0 && estimate["maximum"]["cost_usd"].as_f64().unwrap() > expected);
+    let list = app.get_json("/api/v1/batches").await;
+    assert!(
+        list["items"].as_array().unwrap().is_empty(),
+        "nothing created"
+    );
+
+    let mut bad = batch_body(2);
+    bad["links"][0]["target_url"] = json!("nope");
+    let resp = app.post_json("/api/v1/batches?dry_run=true", &bad).await;
+    assert_error(
+        resp,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("links[0].target_url"),
+    )
+    .await;
+    let resp = app
+        .post_json("/api/v1/batches?dry_run=maybe", &batch_body(1))
+        .await;
+    assert_error(
+        resp,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        Some("dry_run"),
+    )
+    .await;
+    app.cleanup().await;
+}

@@ -22,6 +22,8 @@ pub struct Model {
     pub latency_ms: i64,
     pub error: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Of `tokens_in`, those the provider served from its prompt cache (priced lower).
+    pub tokens_cached: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -101,6 +101,14 @@ pub fn complete(request: &ChatRequest, created: u64, words: usize, behaviour: Be
     };
     let prompt_tokens = tokens(&prompt);
     let completion_tokens = tokens(&content);
+    // Like real providers' prompt caches: the shared system prefix is served from cache.
+    let cached_tokens = request
+        .messages
+        .iter()
+        .filter(|m| m.role == "system")
+        .map(|m| tokens(&m.text()))
+        .sum::<u64>()
+        .min(prompt_tokens);
     json!({
         "id": format!("chatcmpl-sim{:016x}", article::fnv(&prompt)),
         "object": "chat.completion",
@@ -115,7 +123,8 @@ pub fn complete(request: &ChatRequest, created: u64, words: usize, behaviour: Be
         "usage": {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": cached_tokens}
         }
     })
 }

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 use backon::{BackoffBuilder, ExponentialBuilder};
 
 use crate::provider::{FailureKind, Generation, GenerationRequest, ProviderError, TextGenerator};
-use bacowr_shared::config::ProviderSettings;
+use bacowr_shared::{
+    config::ProviderSettings,
+    pricing::{PriceTable, Usage},
+};
 
 /// One provider call, as stored in `llm_calls`.
 #[derive(Debug, Clone)]
@@ -17,6 +20,7 @@ pub struct CallRecord {
     pub outcome: &'static str,
     pub http_status: Option<u16>,
     pub tokens_in: i64,
+    pub tokens_cached: i64,
     pub tokens_out: i64,
     pub cost_micros: i64,
     pub latency_ms: i64,
@@ -27,6 +31,7 @@ pub async fn generate_with_retries<G: TextGenerator>(
     generator: &G,
     request: &GenerationRequest,
     settings: &ProviderSettings,
+    prices: &PriceTable,
     calls: &mut Vec<CallRecord>,
 ) -> Result<Generation, ProviderError> {
     let mut backoff = ExponentialBuilder::default()
@@ -47,8 +52,15 @@ pub async fn generate_with_retries<G: TextGenerator>(
                     outcome: "ok",
                     http_status: Some(200),
                     tokens_in: generation.tokens_in,
+                    tokens_cached: generation.tokens_cached,
                     tokens_out: generation.tokens_out,
-                    cost_micros: settings.cost_micros(generation.tokens_in, generation.tokens_out),
+                    cost_micros: settings
+                        .price(prices, chrono::Utc::now().date_naive())
+                        .cost_micros(Usage {
+                            input: generation.tokens_in,
+                            cached_input: generation.tokens_cached,
+                            output: generation.tokens_out,
+                        }),
                     latency_ms,
                     error: None,
                 });
@@ -61,6 +73,7 @@ pub async fn generate_with_retries<G: TextGenerator>(
                     outcome: error.outcome(),
                     http_status: error.http_status,
                     tokens_in: 0,
+                    tokens_cached: 0,
                     tokens_out: 0,
                     cost_micros: 0,
                     latency_ms,

@@ -77,14 +77,21 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
     let mut last_text_hash = None;
     let mut provider_error = None;
     for regenerations in 0..=t.max_regenerations {
-        let generation =
-            match generate_with_retries(&state.generator, &request, provider, &mut calls).await {
-                Ok(g) => g,
-                Err(e) => {
-                    provider_error = Some(e);
-                    break;
-                }
-            };
+        let generation = match generate_with_retries(
+            &state.generator,
+            &request,
+            provider,
+            &state.prices,
+            &mut calls,
+        )
+        .await
+        {
+            Ok(g) => g,
+            Err(e) => {
+                provider_error = Some(e);
+                break;
+            }
+        };
         let hash = output_hash(&generation.text);
         let repeated = last_text_hash == Some(hash);
         last_text_hash = Some(hash);

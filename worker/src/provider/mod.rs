@@ -21,6 +21,8 @@ pub struct GenerationRequest {
 pub struct Generation {
     pub text: String,
     pub tokens_in: i64,
+    /// Of `tokens_in`, those served from the provider's prompt cache.
+    pub tokens_cached: i64,
     pub tokens_out: i64,
     pub model: String,
 }

@@ -113,6 +113,10 @@ impl TextGenerator for OpenAiCompatible {
         Ok(Generation {
             text,
             tokens_in: i64::from(usage.prompt_tokens),
+            tokens_cached: usage
+                .prompt_tokens_details
+                .and_then(|d| d.cached_tokens)
+                .map_or(0, i64::from),
             tokens_out: i64::from(usage.completion_tokens),
             model: response.model,
         })

@@ -165,6 +165,7 @@ async fn insert_calls(
             outcome: Set(call.outcome.to_owned()),
             http_status: Set(call.http_status.map(i32::from)),
             tokens_in: Set(call.tokens_in),
+            tokens_cached: Set(call.tokens_cached),
             tokens_out: Set(call.tokens_out),
             cost_micros: Set(call.cost_micros),
             latency_ms: Set(call.latency_ms),

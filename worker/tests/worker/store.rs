@@ -84,6 +84,7 @@ fn call(tokens: i64) -> CallRecord {
         outcome: "ok",
         http_status: Some(200),
         tokens_in: tokens,
+        tokens_cached: 0,
         tokens_out: tokens,
         cost_micros: tokens,
         latency_ms: 5,

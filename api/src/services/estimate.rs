@@ -1,0 +1,76 @@
+//! What a batch will cost before it runs (`POST /api/v1/batches?dry_run=true`): tokens per
+//! job from the prompt's size and the profile's word range, priced with the same dated table
+//! the workers use.
+
+use serde::Serialize;
+
+use bacowr_shared::{
+    config::ProviderSettings,
+    pricing::{PriceTable, Usage},
+    qc::QcThresholds,
+};
+
+/// Prompt tokens of one call: instructions and plan (~700) and page context (~1,200).
+const PROMPT_TOKENS: i64 = 1_900;
+/// Completion tokens per article word: Markdown, JSON framing, and Nordic/German compounds.
+const TOKENS_PER_WORD: f64 = 1.6;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Estimate {
+    pub links: usize,
+    pub provider: String,
+    pub model: String,
+    pub qc_profile: String,
+    /// Every job passes QC on its first draft.
+    pub expected: EstimateFigures,
+    /// Every job uses all its regenerations.
+    pub maximum: EstimateFigures,
+    pub assumptions: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EstimateFigures {
+    pub calls: i64,
+    pub tokens_in: i64,
+    pub tokens_out: i64,
+    pub cost_usd: f64,
+}
+
+pub fn estimate(
+    links: usize,
+    profile: &str,
+    thresholds: &QcThresholds,
+    provider: &ProviderSettings,
+    prices: &PriceTable,
+) -> Estimate {
+    let price = provider.price(prices, chrono::Utc::now().date_naive());
+    let words = f64::from(thresholds.min_words + thresholds.max_words) / 2.0;
+    let per_call_out = (words * TOKENS_PER_WORD).round() as i64;
+    let figures = |calls_per_job: i64| {
+        let calls = calls_per_job * links as i64;
+        let usage = Usage {
+            input: PROMPT_TOKENS * calls,
+            cached_input: 0,
+            output: per_call_out * calls,
+        };
+        EstimateFigures {
+            calls,
+            tokens_in: usage.input,
+            tokens_out: usage.output,
+            cost_usd: price.cost_micros(usage) as f64 / 1_000_000.0,
+        }
+    };
+    Estimate {
+        links,
+        provider: provider.name.clone(),
+        model: provider.model.clone(),
+        qc_profile: profile.to_owned(),
+        expected: figures(1),
+        maximum: figures(1 + i64::from(thresholds.max_regenerations)),
+        assumptions: format!(
+            "{PROMPT_TOKENS} prompt tokens per call, {TOKENS_PER_WORD} completion tokens per \
+             article word, {words:.0} words per article; prices of {} {} today",
+            provider.name, provider.model
+        ),
+    }
+}
