@@ -216,3 +216,36 @@ async fn dry_run_estimates_without_creating_anything() {
     .await;
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publisher_never_gets_the_same_trust_link_twice_in_a_batch() {
+    let app = TestApp::spawn().await;
+    let sim = crate::helpers::spawn_sim().await;
+    let same = crate::helpers::link(0);
+    let body = json!({"links": [same.clone(), same]});
+    let batch: Value = app
+        .post_json("/api/v1/batches", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = batch["id"].as_str().unwrap();
+    app.drain_batch(id, &sim).await;
+    let jobs = app.get_json(&format!("/api/v1/batches/{id}/jobs")).await;
+    let mut kept: Vec<String> = Vec::new();
+    for j in jobs["items"].as_array().unwrap() {
+        let job = app
+            .get_json(&format!("/api/v1/jobs/{}", j["id"].as_str().unwrap()))
+            .await;
+        for t in job["article"]["trust_links"].as_array().unwrap() {
+            if t["kept"] == true {
+                let url = t["url"].as_str().unwrap().to_owned();
+                assert!(!kept.contains(&url), "{url} kept twice for one publisher");
+                kept.push(url);
+            }
+        }
+    }
+    assert!(!kept.is_empty());
+    sim.shutdown().await;
+    app.cleanup().await;
+}

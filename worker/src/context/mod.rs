@@ -3,7 +3,7 @@
 //! per URL in Redis. An unreachable page is not fatal: the job goes on and the report says so.
 
 mod cache;
-mod extract;
+pub mod extract;
 pub mod fetch;
 pub mod guard;
 mod trust;
@@ -88,8 +88,12 @@ async fn summary(state: &WorkerState, url: &str) -> Result<PageSummary, String> 
 }
 
 /// Deep links on other sites, from the two pages, offered to the model as sources.
-pub fn trust_candidates(state: &WorkerState, context: &Context, job: &job::Model) -> Vec<String> {
-    trust::candidates(context, job, &state.settings.context.trust_link_avoid, 5)
+pub async fn trust_candidates(
+    state: &WorkerState,
+    context: &Context,
+    job: &job::Model,
+) -> Vec<String> {
+    trust::candidates(state, context, job, 5).await
 }
 
 /// Keeps the article's trust links that pass every rule; the rest become plain text.

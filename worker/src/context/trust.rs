@@ -52,24 +52,49 @@ fn acceptable(url: &str, job: &job::Model, avoid: &[String]) -> Result<(), Strin
     Ok(())
 }
 
-/// Deep, external links from the two pages, for the prompt.
-pub fn candidates(
+/// Deep, external links from the two pages, for the prompt, leaving out those another job of
+/// the same publisher in this batch already uses.
+pub async fn candidates(
+    state: &WorkerState,
     context: &Context,
     job: &job::Model,
-    avoid: &[String],
     max: usize,
 ) -> Vec<String> {
-    [&context.target, &context.publisher]
+    let avoid = &state.settings.context.trust_link_avoid;
+    let mut out: Vec<String> = Vec::new();
+    let links = [&context.target, &context.publisher]
         .into_iter()
         .flatten()
-        .flat_map(|p| p.outbound_links.iter())
-        .filter(|u| acceptable(u, job, avoid).is_ok())
-        .fold(Vec::new(), |mut acc, u| {
-            if !acc.contains(u) && acc.len() < max {
-                acc.push(u.clone());
-            }
-            acc
-        })
+        .flat_map(|p| p.outbound_links.iter());
+    for url in links {
+        if out.len() >= max || out.contains(url) || acceptable(url, job, avoid).is_err() {
+            continue;
+        }
+        if taken_by_other(state, job, url).await {
+            continue;
+        }
+        out.push(url.clone());
+    }
+    out
+}
+
+fn reservation_key(state: &WorkerState, batch_id: uuid::Uuid, publisher: &str) -> String {
+    format!(
+        "{}:trust:{batch_id}:{publisher}",
+        state.settings.redis.namespace
+    )
+}
+
+async fn taken_by_other(state: &WorkerState, job: &job::Model, url: &str) -> bool {
+    let Some(batch_id) = job.batch_id else {
+        return false;
+    };
+    let mut conn = state.redis.clone();
+    let owner: Option<String> = conn
+        .hget(reservation_key(state, batch_id, &job.publisher_domain), url)
+        .await
+        .unwrap_or(None);
+    owner.is_some_and(|o| o != job.id.to_string())
 }
 
 async fn answers_200(state: &WorkerState, url: &str) -> Result<(), String> {
@@ -96,10 +121,7 @@ async fn reserve(state: &WorkerState, job: &job::Model, url: &str) -> Result<(),
     let Some(batch_id) = job.batch_id else {
         return Ok(());
     };
-    let key = format!(
-        "{}:trust:{batch_id}:{}",
-        state.settings.redis.namespace, job.publisher_domain
-    );
+    let key = reservation_key(state, batch_id, &job.publisher_domain);
     let mut conn = state.redis.clone();
     let me = job.id.to_string();
     let _: Result<bool, _> = conn.hset_nx(&key, url, &me).await;

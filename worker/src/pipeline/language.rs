@@ -26,7 +26,7 @@ fn from_tld(publisher_domain: &str) -> Option<&'static str> {
         "se" => "sv",
         "uk" | "ie" | "au" | "nz" => "en",
         "de" | "at" => "de",
-        "no" => "nb",
+        "no" => "no",
         "dk" => "da",
         "fi" => "fi",
         "fr" => "fr",

@@ -43,7 +43,7 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
         context.target.as_ref().and_then(|p| p.language.as_deref()),
         batch.and_then(|b| b.default_language.as_deref()),
     );
-    let candidates = crate::context::trust_candidates(state, &context, job);
+    let candidates = crate::context::trust_candidates(state, &context, job).await;
     let base = prompt::build(
         &prompt::Brief {
             publisher_domain: &job.publisher_domain,

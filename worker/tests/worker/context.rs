@@ -119,3 +119,32 @@ async fn unreachable_hosts_are_reported_not_hung() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
 }
+
+#[tokio::test]
+async fn fetched_pages_are_summarised() {
+    let site = spawn_site().await.unwrap();
+    let fetcher = Fetcher::new(&settings(&["127.0.0.0/8", "::1"])).unwrap();
+    let page = fetcher
+        .page(&site.url("/page/city-bikes?lang=sv-SE"))
+        .await
+        .unwrap();
+    let summary = bacowr_worker::context::extract::summarise(&page.html, &page.final_url);
+    assert_eq!(summary.title.as_deref(), Some("city bikes | Client shop"));
+    assert_eq!(summary.h1.as_deref(), Some("city bikes"));
+    assert_eq!(summary.headings, ["Why city bikes matters", "How we test"]);
+    assert_eq!(summary.language.as_deref(), Some("sv"));
+    assert!(
+        summary
+            .description
+            .unwrap()
+            .contains("compared and explained")
+    );
+    assert!(summary.excerpt.starts_with("Our guide to city bikes"));
+    let port = site.addr.port();
+    assert!(
+        summary
+            .outbound_links
+            .contains(&format!("http://localhost:{port}/source/city-bikes-study"))
+    );
+    site.shutdown();
+}
