@@ -34,16 +34,18 @@ create-org name:
 run-api:
     cargo run -p bacowr-api -- serve
 
-# A worker; by default it talks to the simulator started by `just sim`.
+# A worker; by default it talks to the simulator started by `just sim` and may fetch pages
+# from loopback (the simulator's fixture site), which production refuses.
 run-worker:
     BACOWR_PROVIDER__BASE_URL="${BACOWR_PROVIDER__BASE_URL:-http://127.0.0.1:7777/v1}" \
     BACOWR_PROVIDER__API_KEY="${BACOWR_PROVIDER__API_KEY:-sim-key}" \
     BACOWR_PROVIDER__NAME="${BACOWR_PROVIDER__NAME:-llm-sim}" \
+    BACOWR_CONTEXT__ALLOW_HOSTS="${BACOWR_CONTEXT__ALLOW_HOSTS:-[\"127.0.0.0/8\"]}" \
     cargo run -p bacowr-worker
 
-# The provider simulator (OpenAI chat completions) on 127.0.0.1:7777.
+# The provider simulator (OpenAI chat completions) on :7777 and its fixture site on :7778.
 sim *args:
-    cargo run -p llm-sim -- --listen 127.0.0.1:7777 {{args}}
+    cargo run -p llm-sim -- --listen 127.0.0.1:7777 --site 127.0.0.1:7778 {{args}}
 
 # Regenerate the checked-in OpenAPI document from the code.
 openapi:

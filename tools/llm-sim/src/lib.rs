@@ -12,4 +12,4 @@ pub mod site;
 
 pub use faults::Violation;
 pub use server::{SimConfig, SimHandle, serve, spawn};
-pub use site::{SiteHandle, spawn_site};
+pub use site::{SiteHandle, serve_site, spawn_site};

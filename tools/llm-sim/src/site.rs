@@ -40,18 +40,24 @@ impl SiteHandle {
 pub async fn spawn_site() -> std::io::Result<SiteHandle> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let port = addr.port();
-            tokio::spawn(async move {
-                let service = service_fn(move |req| handle(req, port));
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
+    let task = tokio::spawn(serve_site(listener));
     Ok(SiteHandle { addr, task })
+}
+
+/// Serves the site on `listener` until the process ends.
+pub async fn serve_site(listener: TcpListener) {
+    let Ok(addr) = listener.local_addr() else {
+        return;
+    };
+    while let Ok((stream, _)) = listener.accept().await {
+        let port = addr.port();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(req, port));
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 fn html(status: StatusCode, body: String) -> Response<Full<Bytes>> {

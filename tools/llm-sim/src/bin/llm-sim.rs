@@ -1,9 +1,9 @@
-//! `llm-sim [--listen 127.0.0.1:7777] [--latency-ms 0] [--words 820] [--api-key KEY]
+//! `llm-sim [--listen 127.0.0.1:7777] [--site 127.0.0.1:7778] [--latency-ms 0] [--words 820] [--api-key KEY]
 //! [--violate RULE [--violate-once]]`
 
 use std::time::Duration;
 
-use llm_sim::{SimConfig, serve};
+use llm_sim::{SimConfig, serve, serve_site};
 
 #[tokio::main]
 async fn main() {
@@ -13,6 +13,7 @@ async fn main() {
         )
         .init();
     let mut listen = "127.0.0.1:7777".to_owned();
+    let mut site: Option<String> = None;
     let mut config = SimConfig::default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -24,6 +25,7 @@ async fn main() {
         };
         match flag.as_str() {
             "--listen" => listen = value(),
+            "--site" => site = Some(value()),
             "--latency-ms" => config.latency = Duration::from_millis(parse(&value())),
             "--words" => config.words = parse(&value()) as usize,
             "--api-key" => config.api_key = Some(value()),
@@ -36,7 +38,7 @@ async fn main() {
             "--violate-once" => config.violate_once = true,
             _ => {
                 eprintln!(
-                    "usage: llm-sim [--listen ADDR] [--latency-ms N] [--words N] [--api-key KEY] \
+                    "usage: llm-sim [--listen ADDR] [--site ADDR] [--latency-ms N] [--words N] [--api-key KEY] \
                      [--violate short|no_anchor|mangled_anchor|duplicate_anchor|list|\
                      anchor_in_heading|banned_phrase|no_trust_links|bad_json [--violate-once]]"
                 );
@@ -50,6 +52,16 @@ async fn main() {
             eprintln!("llm-sim: cannot listen on {listen}: {e}");
             std::process::exit(1)
         });
+    if let Some(site) = site {
+        let site_listener = tokio::net::TcpListener::bind(&site)
+            .await
+            .unwrap_or_else(|e| {
+                eprintln!("llm-sim: cannot listen on {site}: {e}");
+                std::process::exit(1)
+            });
+        tracing::info!(%site, "fixture site serving /page/<topic>?lang=xx and /source/<topic>");
+        tokio::spawn(serve_site(site_listener));
+    }
     tracing::info!(%listen, "llm-sim serving OpenAI chat completions at /v1/chat/completions");
     serve(listener, config).await;
 }
