@@ -50,9 +50,11 @@ impl IdempotencyKey {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default();
         let mut hasher = Sha256::new();
+        // The query carries options too (CSV batches' QC profile), so it is part of the request.
         for part in [
             req.method().as_str().as_bytes(),
             req.path().as_bytes(),
+            req.query_string().as_bytes(),
             content_type.as_bytes(),
         ] {
             hasher.update(part);

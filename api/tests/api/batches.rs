@@ -364,3 +364,28 @@ async fn unknown_and_malformed_ids() {
     .await;
     app.cleanup().await;
 }
+
+#[tokio::test]
+async fn idempotency_covers_the_query_string() {
+    let app = TestApp::spawn().await;
+    let csv = "publisher,target,anchor\nexample.com,https://a.se/x,ankare\n";
+    let send = |query: &'static str| {
+        app.client
+            .post(app.url(&format!("/api/v1/batches{query}")))
+            .bearer_auth(&app.api_key)
+            .header("Idempotency-Key", "csv-1")
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+    };
+    assert_eq!(send("").await.unwrap().status(), StatusCode::ACCEPTED);
+    let other = send("?qc_profile=long_form").await.unwrap();
+    assert_error(
+        other,
+        StatusCode::CONFLICT,
+        "idempotency_conflict",
+        Some("Idempotency-Key"),
+    )
+    .await;
+    app.cleanup().await;
+}

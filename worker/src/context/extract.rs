@@ -77,8 +77,12 @@ pub fn summarise(html: &str, url: &Url) -> PageSummary {
             continue;
         }
         link.set_fragment(None);
+        // Only links to other sites: navigation would fill the cap before any source.
+        if link.host_str() == url.host_str() {
+            continue;
+        }
         let link = link.to_string();
-        if link != url.as_str() && !outbound_links.contains(&link) {
+        if !outbound_links.contains(&link) {
             outbound_links.push(link);
         }
         if outbound_links.len() >= MAX_LINKS {
@@ -118,7 +122,8 @@ mod tests {
         assert_eq!(p.language.as_deref(), Some("sv"));
         assert_eq!(
             p.outbound_links,
-            ["https://shop.se/guide", "https://other.org/research/bikes"]
+            ["https://other.org/research/bikes"],
+            "only other sites"
         );
     }
 }

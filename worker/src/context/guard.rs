@@ -74,8 +74,35 @@ fn blocked_v4(ip: Ipv4Addr) -> bool {
         || a >= 240
 }
 
-fn blocked_v6(ip: Ipv6Addr) -> bool {
+/// The IPv4 address an IPv6 address carries: mapped (`::ffff:a.b.c.d`), IPv4-compatible
+/// (`::a.b.c.d`), NAT64 (`64:ff9b::/96`, `64:ff9b:1::/48`) or 6to4 (`2002:AABB:CCDD::/48`).
+/// Each reaches that IPv4 host on some network, so the IPv4 rules apply.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     if let Some(v4) = ip.to_ipv4_mapped() {
+        return Some(v4);
+    }
+    if s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified() {
+        return Some(tail);
+    }
+    let nat64 = s[0] == 0x64 && s[1] == 0xff9b;
+    if nat64 && (s[2..6] == [0; 4] || s[2] == 1) {
+        return Some(tail);
+    }
+    if s[0] == 0x2002 {
+        return Some(Ipv4Addr::new(
+            (s[1] >> 8) as u8,
+            s[1] as u8,
+            (s[2] >> 8) as u8,
+            s[2] as u8,
+        ));
+    }
+    None
+}
+
+fn blocked_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = embedded_v4(ip) {
         return blocked_v4(v4);
     }
     let first = ip.segments()[0];
@@ -85,6 +112,8 @@ fn blocked_v6(ip: Ipv6Addr) -> bool {
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
         || first == 0x2001 && ip.segments()[1] == 0x0db8
+        // Teredo tunnels to arbitrary IPv4 hosts.
+        || first == 0x2001 && ip.segments()[1] == 0
 }
 
 /// Refuses private address space unless allow-listed.
@@ -162,7 +191,13 @@ mod tests {
         ] {
             assert!(!g.permits(ip(bad)), "{bad} must be refused");
         }
-        for good in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {
+        for good in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+        ] {
             assert!(g.permits(ip(good)), "{good} must be allowed");
         }
     }

@@ -30,7 +30,7 @@ pub struct PageSummary {
     pub excerpt: String,
     /// `<html lang>` (primary subtag), if declared.
     pub language: Option<String>,
-    /// Absolute http(s) links to other pages.
+    /// Absolute http(s) links to other sites.
     pub outbound_links: Vec<String>,
 }
 
@@ -94,6 +94,16 @@ pub async fn trust_candidates(
     job: &job::Model,
 ) -> Vec<String> {
     trust::candidates(state, context, job, 5).await
+}
+
+/// Releases trust-link reservations of replaced drafts.
+pub async fn release_trust_links(
+    state: &WorkerState,
+    job: &job::Model,
+    reserved: &[String],
+    used: &[String],
+) {
+    trust::release_unused(state, job, reserved, used).await;
 }
 
 /// Keeps the article's trust links that pass every rule; the rest become plain text.

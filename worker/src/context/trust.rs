@@ -100,18 +100,42 @@ async fn taken_by_other(state: &WorkerState, job: &job::Model, url: &str) -> boo
 async fn answers_200(state: &WorkerState, url: &str) -> Result<(), String> {
     let settings = &state.settings.context;
     let key = cache::key(&state.settings.redis.namespace, "probe", url);
-    let status = cache::through(
+    // Anything but a 200 (a 429 or 503 included) is a failure, cached only briefly.
+    cache::through(
         &state.redis,
         &key,
         settings.cache_ttl_secs,
         settings.failure_cache_ttl_secs,
-        async { state.fetcher.probe(url).await.map_err(|e| e.to_string()) },
+        async {
+            match state.fetcher.probe(url).await {
+                Ok(200) => Ok(()),
+                Ok(status) => Err(format!("answered HTTP {status}")),
+                Err(e) => Err(e.to_string()),
+            }
+        },
     )
-    .await?;
-    if status == 200 {
-        Ok(())
-    } else {
-        Err(format!("answered HTTP {status}"))
+    .await
+}
+
+/// Gives back the reservations this job made for links its stored article does not use
+/// (links of drafts that were replaced by a regeneration).
+pub async fn release_unused(
+    state: &WorkerState,
+    job: &job::Model,
+    reserved: &[String],
+    used: &[String],
+) {
+    let Some(batch_id) = job.batch_id else {
+        return;
+    };
+    let key = reservation_key(state, batch_id, &job.publisher_domain);
+    let me = job.id.to_string();
+    let mut conn = state.redis.clone();
+    for url in reserved.iter().filter(|u| !used.contains(u)) {
+        let owner: Option<String> = conn.hget(&key, url).await.unwrap_or(None);
+        if owner.as_deref() == Some(me.as_str()) {
+            let _: Result<i64, _> = conn.hdel(&key, url).await;
+        }
     }
 }
 
@@ -145,6 +169,7 @@ pub async fn verify(state: &WorkerState, job: &job::Model, body: &str) -> Verifi
             fixed.push_str(&line[cursor..start]);
             cursor = end;
             if autofix::is_anchor_like(&text, &url, &job.anchor_text, &job.target_url) {
+                // Autofix restores or drops it; it is not a source.
                 fixed.push_str(&line[start..end]);
                 continue;
             }

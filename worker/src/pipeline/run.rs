@@ -76,6 +76,7 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
     let mut best: Option<ArticleToStore> = None;
     let mut last_text_hash = None;
     let mut provider_error = None;
+    let mut reserved: Vec<String> = Vec::new();
     for regenerations in 0..=t.max_regenerations {
         let generation = match generate_with_retries(
             &state.generator,
@@ -107,6 +108,13 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
             continue;
         };
         let verified = crate::context::verify_trust_links(state, job, &parsed.body_markdown).await;
+        reserved.extend(
+            verified
+                .links
+                .iter()
+                .filter(|l| l.kept)
+                .map(|l| l.url.clone()),
+        );
         let first = input(&verified.body_markdown);
         let (body, report, fixes) = if first.passed {
             (verified.body_markdown, first, Vec::new())
@@ -116,6 +124,7 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
                 &job.anchor_text,
                 &job.target_url,
                 t.anchor_max_count as usize,
+                t.allow_lists,
             );
             let report = input(&fixed.body_markdown);
             (fixed.body_markdown, report, fixed.applied)
@@ -152,6 +161,14 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
         }
         request = prompt::with_feedback(&base, &feedback);
     }
+    let used: Vec<String> = best.as_ref().map_or_else(Vec::new, |a| {
+        crate::qc::markdown::analyze(&a.body_markdown)
+            .links
+            .into_iter()
+            .map(|l| l.url)
+            .collect()
+    });
+    crate::context::release_trust_links(state, job, &reserved, &used).await;
     let outcome = match (best, provider_error) {
         (Some(article), _) if article.qc_passed => Outcome::Succeeded(article),
         (Some(article), _) => Outcome::NeedsReview(article),

@@ -20,7 +20,13 @@ fn normalise_url(url: &str) -> String {
         .to_ascii_lowercase()
 }
 
-pub fn apply(body: &str, anchor: &str, target_url: &str, max_anchor_links: usize) -> Fixed {
+pub fn apply(
+    body: &str,
+    anchor: &str,
+    target_url: &str,
+    max_anchor_links: usize,
+    allow_lists: bool,
+) -> Fixed {
     let mut applied = Vec::new();
     let relinked = relink(body, anchor, target_url, &mut applied);
     let deduped = dedupe_anchor(
@@ -30,21 +36,38 @@ pub fn apply(body: &str, anchor: &str, target_url: &str, max_anchor_links: usize
         max_anchor_links.max(1),
         &mut applied,
     );
-    let prose = lists_to_prose(&deduped, &mut applied);
+    let prose = if allow_lists {
+        deduped
+    } else {
+        lists_to_prose(&deduped, &mut applied)
+    };
     Fixed {
         body_markdown: prose,
         applied,
     }
 }
 
+fn host(url: &str) -> Option<String> {
+    url::Url::parse(url.trim())
+        .ok()?
+        .host_str()
+        .map(|h| h.trim_start_matches("www.").to_ascii_lowercase())
+}
+
+/// The same page as the target, up to scheme, `www.`, case and a trailing slash.
+pub fn same_target(url: &str, target: &str) -> bool {
+    url == target || normalise_url(url) == normalise_url(target)
+}
+
 /// A link meant as the anchor link, however the model mangled it: autofix's to restore, not a
-/// trust link.
+/// trust link. It must point at the target's own host: the target's path on another host is
+/// just another site.
 pub fn is_anchor_like(text: &str, url: &str, anchor: &str, target: &str) -> bool {
-    let wanted = normalise_url(target);
-    url == target
-        || normalise_url(url) == wanted
-        || text == anchor && normalise_url(url).contains(&wanted)
-        || squash(text) == squash(anchor) && normalise_url(url).contains(&wanted)
+    let on_target_host = host(url).is_some() && host(url) == host(target);
+    same_target(url, target)
+        || on_target_host
+            && (text == anchor || squash(text) == squash(anchor))
+            && normalise_url(url).contains(&normalise_url(target))
 }
 
 fn squash(text: &str) -> String {
@@ -69,7 +92,8 @@ fn relink(body: &str, anchor: &str, target: &str, applied: &mut Vec<String>) -> 
                     "restored the exact anchor link (was [{text}]({url}))"
                 ));
                 fixed.push_str(&format!("[{anchor}]({target})"));
-            } else if text == anchor && !url_matches && normalise_url(&url).contains(&wanted) {
+            } else if text == anchor && !url_matches && is_anchor_like(&text, &url, anchor, target)
+            {
                 applied.push(format!("restored the target URL (was {url})"));
                 fixed.push_str(&format!("[{anchor}]({target})"));
             } else {
@@ -164,6 +188,7 @@ mod tests {
             "bästa cyklar",
             T,
             1,
+            false,
         );
         assert_eq!(
             f.body_markdown,
@@ -174,6 +199,7 @@ mod tests {
             "bästa cyklar",
             T,
             1,
+            false,
         );
         assert!(
             f.body_markdown
@@ -186,11 +212,38 @@ mod tests {
             "bästa cyklar",
             T,
             1,
+            false,
         );
         assert!(f.body_markdown.contains("(https://client.se/cyklar)"));
         // An unrelated link is left alone.
-        let f = apply("Se [källa](https://other.se/a).", "bästa cyklar", T, 1);
+        let f = apply(
+            "Se [källa](https://other.se/a).",
+            "bästa cyklar",
+            T,
+            1,
+            false,
+        );
         assert!(f.applied.is_empty());
+    }
+
+    #[test]
+    fn the_target_path_on_another_host_is_not_the_anchor() {
+        let evil = "https://evil.io/p/client.se/cyklar";
+        assert!(!is_anchor_like("bästa cyklar", evil, "bästa cyklar", T));
+        let f = apply(
+            &format!("Se [bästa cyklar]({evil})."),
+            "bästa cyklar",
+            T,
+            1,
+            false,
+        );
+        assert!(f.applied.is_empty());
+        assert!(is_anchor_like(
+            "bästa cyklar",
+            "http://www.client.se/cyklar/",
+            "bästa cyklar",
+            T
+        ));
     }
 
     #[test]
@@ -201,11 +254,17 @@ mod tests {
             "a",
             T,
             1,
+            false,
         );
         assert_eq!(
             f.body_markdown,
             format!("{link} and a.\n\nOne. two.\n\nEnd.").replacen("One", "one", 1)
         );
         assert_eq!(f.applied.len(), 2);
+        let kept = apply("Intro.\n\n- one\n- two", "a", T, 1, true);
+        assert!(
+            kept.body_markdown.contains("- one"),
+            "lists stay when allowed"
+        );
     }
 }

@@ -42,10 +42,15 @@ pub fn run(input: &QcInput<'_>, t: &QcThresholds, profile: &str) -> QcReport {
         .iter()
         .filter(|l| l.text == input.anchor_text && l.url == input.target_url)
         .collect();
+    let to_target = a
+        .links
+        .iter()
+        .filter(|l| super::autofix::same_target(&l.url, input.target_url))
+        .count();
     let trust: Vec<&Link> = a
         .links
         .iter()
-        .filter(|l| l.url != input.target_url)
+        .filter(|l| !super::autofix::same_target(&l.url, input.target_url))
         .collect();
     let mut checks = vec![
         check(
@@ -65,9 +70,18 @@ pub fn run(input: &QcInput<'_>, t: &QcThresholds, profile: &str) -> QcReport {
         ),
         check(
             "anchor_link_count",
-            anchors.len() <= t.anchor_max_count as usize,
-            json!(anchors.len()),
-            format!("at most {}", t.anchor_max_count),
+            to_target <= t.anchor_max_count as usize,
+            json!(to_target),
+            format!(
+                "at most {} link(s) to the target, whatever their text",
+                t.anchor_max_count
+            ),
+        ),
+        check(
+            "no_bare_urls",
+            a.stray_urls.is_empty(),
+            json!(a.stray_urls),
+            "every URL inside a [text](url) link",
         ),
     ];
     checks.extend(anchor_checks(&a, &anchors, t));

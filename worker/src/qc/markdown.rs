@@ -29,6 +29,9 @@ pub struct Analysis {
     pub links: Vec<Link>,
     pub words: usize,
     pub plain: String,
+    /// URLs outside `[text](url)` links: bare URLs, `<autolinks>`, reference definitions. They
+    /// render as links in most Markdown flavours but escape the link checks.
+    pub stray_urls: Vec<String>,
 }
 
 impl Analysis {
@@ -93,7 +96,11 @@ pub fn find_links(line: &str) -> Vec<(usize, usize, String, String)> {
                 _ => {}
             }
         }
-        let Some(close) = close else { break };
+        let Some(close) = close else {
+            // An unclosed `[` is just text; links after it still count.
+            i += 1;
+            continue;
+        };
         if bytes.get(close + 1) != Some(&b'(') {
             i += 1;
             continue;
@@ -200,6 +207,17 @@ pub fn analyze(markdown: &str) -> Analysis {
         let n = count_words(&plain_line);
         block.words += n;
         analysis.words += n;
+        analysis.stray_urls.extend(
+            plain_line
+                .split_whitespace()
+                .filter(|t| {
+                    t.contains("http://") || t.contains("https://") || t.starts_with("www.")
+                })
+                .map(|t| {
+                    t.trim_matches(|c: char| "<>()[].,;:!?\"'".contains(c))
+                        .to_owned()
+                }),
+        );
         analysis.plain.push_str(&plain_line);
         analysis.plain.push('\n');
     }
@@ -237,5 +255,16 @@ mod tests {
         assert_eq!(a.links[0].block, 1);
         assert_eq!(a.links[1].start_word, 14);
         assert_eq!(a.words, 14);
+        assert!(a.stray_urls.is_empty());
+    }
+
+    #[test]
+    fn an_unclosed_bracket_hides_nothing_and_stray_urls_are_found() {
+        let a = analyze(
+            "Prices [from 2023 per [study](https://x.org/a) and <https://y.org/b>.\n\n[1]: https://z.org/c",
+        );
+        assert_eq!(a.links.len(), 1);
+        assert_eq!(a.links[0].url, "https://x.org/a");
+        assert_eq!(a.stray_urls, ["https://y.org/b", "https://z.org/c"]);
     }
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use bacowr_shared::{
     domain::{BatchStatus, JobStatus},
-    entities::batch,
+    entities::{batch, job},
 };
 
 pub async fn started(
@@ -39,6 +39,54 @@ pub async fn started(
     Ok(())
 }
 
+/// Adds one attempt's provider usage to its job and batch.
+pub async fn add_usage(
+    txn: &DatabaseTransaction,
+    job: &job::Model,
+    usage: &Usage,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    if usage.tokens_in == 0 && usage.tokens_out == 0 && usage.cost_micros == 0 {
+        return Ok(());
+    }
+    job::Entity::update_many()
+        .col_expr(
+            job::Column::TokensIn,
+            Expr::col(job::Column::TokensIn).add(usage.tokens_in),
+        )
+        .col_expr(
+            job::Column::TokensOut,
+            Expr::col(job::Column::TokensOut).add(usage.tokens_out),
+        )
+        .col_expr(
+            job::Column::CostMicros,
+            Expr::col(job::Column::CostMicros).add(usage.cost_micros),
+        )
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(job::Column::Id.eq(job.id))
+        .exec(txn)
+        .await?;
+    if let Some(batch_id) = job.batch_id {
+        batch::Entity::update_many()
+            .col_expr(
+                batch::Column::TokensIn,
+                Expr::col(batch::Column::TokensIn).add(usage.tokens_in),
+            )
+            .col_expr(
+                batch::Column::TokensOut,
+                Expr::col(batch::Column::TokensOut).add(usage.tokens_out),
+            )
+            .col_expr(
+                batch::Column::CostMicros,
+                Expr::col(batch::Column::CostMicros).add(usage.cost_micros),
+            )
+            .filter(batch::Column::Id.eq(batch_id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
 pub struct Usage {
     pub tokens_in: i64,
     pub tokens_out: i64,
@@ -51,7 +99,6 @@ pub async fn finished(
     batch_id: Uuid,
     status: JobStatus,
     first_try: bool,
-    usage: &Usage,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let counter = match status {
@@ -74,18 +121,6 @@ pub async fn finished(
         .col_expr(
             batch::Column::FirstTryPassedJobs,
             Expr::col(batch::Column::FirstTryPassedJobs).add(i32::from(first_try)),
-        )
-        .col_expr(
-            batch::Column::TokensIn,
-            Expr::col(batch::Column::TokensIn).add(usage.tokens_in),
-        )
-        .col_expr(
-            batch::Column::TokensOut,
-            Expr::col(batch::Column::TokensOut).add(usage.tokens_out),
-        )
-        .col_expr(
-            batch::Column::CostMicros,
-            Expr::col(batch::Column::CostMicros).add(usage.cost_micros),
         )
         .col_expr(batch::Column::UpdatedAt, Expr::value(now))
         .filter(batch::Column::Id.eq(batch_id))

@@ -1,9 +1,7 @@
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    TransactionTrait,
-    sea_query::{Expr, ExprTrait},
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, TransactionTrait, sea_query::Expr,
 };
 
 use bacowr_shared::{
@@ -52,13 +50,11 @@ pub async fn record_outcome(
     calls: &[CallRecord],
 ) -> Result<bool, DbErr> {
     let now = Utc::now();
-    let usage = Usage {
-        tokens_in: calls.iter().map(|c| c.tokens_in).sum(),
-        tokens_out: calls.iter().map(|c| c.tokens_out).sum(),
-        cost_micros: calls.iter().map(|c| c.cost_micros).sum(),
-    };
     let txn = db.begin().await?;
-    insert_calls(&txn, job, calls).await?;
+    let usage = insert_calls(&txn, job, calls).await?;
+    // Spent tokens count whoever holds the lease now, so job, batch and organization totals
+    // always equal the sum of the call log.
+    batch_counters::add_usage(&txn, job, &usage, now).await?;
 
     let (status, error_code, error_message) = match &outcome {
         Outcome::Succeeded(_) => (JobStatus::Succeeded, None, None),
@@ -76,18 +72,6 @@ pub async fn record_outcome(
         )
         .col_expr(job::Column::ErrorCode, Expr::value(error_code))
         .col_expr(job::Column::ErrorMessage, Expr::value(error_message))
-        .col_expr(
-            job::Column::TokensIn,
-            Expr::col(job::Column::TokensIn).add(usage.tokens_in),
-        )
-        .col_expr(
-            job::Column::TokensOut,
-            Expr::col(job::Column::TokensOut).add(usage.tokens_out),
-        )
-        .col_expr(
-            job::Column::CostMicros,
-            Expr::col(job::Column::CostMicros).add(usage.cost_micros),
-        )
         .col_expr(job::Column::FinishedAt, Expr::value(now))
         .col_expr(job::Column::UpdatedAt, Expr::value(now))
         .filter(job::Column::Id.eq(job.id))
@@ -135,25 +119,27 @@ pub async fn record_outcome(
         .await?;
     }
     if let Some(batch_id) = job.batch_id {
-        batch_counters::finished(&txn, batch_id, status, first_try, &usage, now).await?;
+        batch_counters::finished(&txn, batch_id, status, first_try, now).await?;
     }
     txn.commit().await?;
     Ok(true)
 }
 
+/// Writes each call once (a repeated outcome of the same attempt finds them written) and
+/// returns the usage of the calls this run actually wrote.
 async fn insert_calls(
     txn: &sea_orm::DatabaseTransaction,
     job: &job::Model,
     calls: &[CallRecord],
-) -> Result<(), DbErr> {
-    if calls.is_empty() {
-        return Ok(());
-    }
+) -> Result<Usage, DbErr> {
     let now = Utc::now();
-    let rows = calls
-        .iter()
-        .enumerate()
-        .map(|(seq, call)| llm_call::ActiveModel {
+    let mut usage = Usage {
+        tokens_in: 0,
+        tokens_out: 0,
+        cost_micros: 0,
+    };
+    for (seq, call) in calls.iter().enumerate() {
+        let row = llm_call::ActiveModel {
             id: Set(LlmCallId::new().uuid()),
             org_id: Set(job.org_id),
             job_id: Set(job.id),
@@ -171,14 +157,20 @@ async fn insert_calls(
             latency_ms: Set(call.latency_ms),
             error: Set(call.error.clone()),
             created_at: Set(now),
-        });
-    llm_call::Entity::insert_many(rows)
-        .on_conflict_do_nothing_on([
-            llm_call::Column::JobId,
-            llm_call::Column::Attempt,
-            llm_call::Column::Seq,
-        ])
-        .exec_without_returning(txn)
-        .await?;
-    Ok(())
+        };
+        let written = llm_call::Entity::insert(row)
+            .on_conflict_do_nothing_on([
+                llm_call::Column::JobId,
+                llm_call::Column::Attempt,
+                llm_call::Column::Seq,
+            ])
+            .exec_without_returning(txn)
+            .await?;
+        if matches!(written, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+            usage.tokens_in += call.tokens_in;
+            usage.tokens_out += call.tokens_out;
+            usage.cost_micros += call.cost_micros;
+        }
+    }
+    Ok(usage)
 }

@@ -189,7 +189,8 @@ async fn claims_leases_takeover_and_outcomes() {
     assert_eq!(article::Entity::find().count(&db).await.unwrap(), 1);
     assert_eq!(llm_call::Entity::find().count(&db).await.unwrap(), 2);
     let b = batch_row(&db, batch_id).await;
-    assert_eq!((b.running_jobs, b.succeeded_jobs, b.tokens_in), (0, 1, 7));
+    // Both attempts' tokens were spent, so both count: 10 (w1, late) + 7 (w2).
+    assert_eq!((b.running_jobs, b.succeeded_jobs, b.tokens_in), (0, 1, 17));
     assert_eq!(b.status, BatchStatus::Running, "one job still queued");
 
     // The last job fails: the batch is ready for review with the failure counted.
