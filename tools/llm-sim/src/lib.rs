@@ -2,14 +2,18 @@
 //! BACOWR fetches. It speaks the OpenAI chat-completions wire format
 //! (`POST /v1/chat/completions`) with deterministic articles, token usage and configurable
 //! latency, so tests, demos and benchmarks exercise the same client code that talks to real
-//! providers. More protocols and faults come with the provider router.
+//! providers. It also speaks Anthropic Messages and Gemini generateContent, with per-route
+//! fault profiles (`chaos`) settable at run time through `/admin/faults`.
 
 pub mod article;
+pub mod chaos;
 pub mod faults;
-mod openai;
+pub mod protocol;
 mod server;
 pub mod site;
 
+pub use chaos::{FaultProfile, ScriptStep};
 pub use faults::Violation;
-pub use server::{SimConfig, SimHandle, serve, spawn};
+pub use protocol::Protocol;
+pub use server::{Served, SimConfig, SimHandle, serve, spawn};
 pub use site::{SiteHandle, serve_site, spawn_site};

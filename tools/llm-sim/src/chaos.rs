@@ -1,0 +1,189 @@
+//! Transport faults per route: latency, random errors by status, 429s with retry hints,
+//! exhausted quotas, malformed or truncated bodies, hangs, and scripted sequences ("fail the
+//! next 20 calls, then recover"). Set at start or at run time through `POST /admin/faults`.
+
+use std::{collections::VecDeque, time::Duration};
+
+use serde::{Deserialize, Serialize};
+
+/// What one route does besides answering.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultProfile {
+    /// Base latency, and up to this much more, uniformly.
+    pub latency_ms: u64,
+    pub latency_jitter_ms: u64,
+    /// Share of calls (0-1) answered with `error_status` (500, 502, 503, 529, 429…).
+    pub error_rate: f64,
+    pub error_status: u16,
+    /// Retry hint on 429s: `retry-after` header (OpenAI, Anthropic) or `retryDelay` (Gemini).
+    pub retry_after_secs: Option<u64>,
+    /// Every call answers "quota / spend limit exhausted".
+    pub quota_exhausted: bool,
+    /// Shares of calls answered 200 with malformed JSON, with a truncated body, or not at all.
+    pub malformed_rate: f64,
+    pub truncated_rate: f64,
+    pub hang_rate: f64,
+    /// Played first, in order: e.g. `[{"fault": "503", "times": 20}]`.
+    pub script: Vec<ScriptStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScriptStep {
+    /// `ok`, `hang`, `malformed`, `truncated`, `quota`, or an HTTP status such as `503`.
+    pub fault: String,
+    pub times: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    Status(u16),
+    RateLimited { retry_after_secs: Option<u64> },
+    QuotaExhausted,
+    Malformed,
+    Truncated,
+    Hang,
+}
+
+pub struct Decision {
+    pub latency: Duration,
+    pub fault: Option<Fault>,
+}
+
+/// A route's profile and where it is in its script.
+#[derive(Debug, Default)]
+pub struct RouteChaos {
+    profile: FaultProfile,
+    script: VecDeque<(Option<Fault>, u32)>,
+    rng: u64,
+}
+
+fn parse_fault(name: &str, profile: &FaultProfile) -> Option<Fault> {
+    match name {
+        "ok" => None,
+        "hang" => Some(Fault::Hang),
+        "malformed" => Some(Fault::Malformed),
+        "truncated" => Some(Fault::Truncated),
+        "quota" => Some(Fault::QuotaExhausted),
+        "429" => Some(Fault::RateLimited {
+            retry_after_secs: profile.retry_after_secs,
+        }),
+        status => Some(Fault::Status(status.parse().unwrap_or(500))),
+    }
+}
+
+impl RouteChaos {
+    pub fn set(&mut self, profile: FaultProfile) {
+        self.script = profile
+            .script
+            .iter()
+            .map(|s| (parse_fault(&s.fault, &profile), s.times))
+            .collect();
+        self.profile = profile;
+    }
+
+    pub fn profile(&self) -> &FaultProfile {
+        &self.profile
+    }
+
+    fn roll(&mut self) -> f64 {
+        // splitmix64: deterministic for a given sequence of calls.
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) as f64 / u64::MAX as f64
+    }
+
+    pub fn decide(&mut self) -> Decision {
+        let p = self.profile.clone();
+        let jitter = if p.latency_jitter_ms > 0 {
+            (self.roll() * p.latency_jitter_ms as f64) as u64
+        } else {
+            0
+        };
+        let latency = Duration::from_millis(p.latency_ms + jitter);
+        if let Some((fault, left)) = self.script.front_mut() {
+            let fault = fault.clone();
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                self.script.pop_front();
+            }
+            return Decision { latency, fault };
+        }
+        if p.quota_exhausted {
+            return Decision {
+                latency,
+                fault: Some(Fault::QuotaExhausted),
+            };
+        }
+        let r = self.roll();
+        let mut edge = 0.0;
+        for (rate, fault) in [
+            (p.hang_rate, Fault::Hang),
+            (p.malformed_rate, Fault::Malformed),
+            (p.truncated_rate, Fault::Truncated),
+        ] {
+            edge += rate;
+            if r < edge {
+                return Decision {
+                    latency,
+                    fault: Some(fault),
+                };
+            }
+        }
+        edge += p.error_rate;
+        if r < edge {
+            let fault = match p.error_status {
+                429 => Fault::RateLimited {
+                    retry_after_secs: p.retry_after_secs,
+                },
+                0 => Fault::Status(500),
+                s => Fault::Status(s),
+            };
+            return Decision {
+                latency,
+                fault: Some(fault),
+            };
+        }
+        Decision {
+            latency,
+            fault: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_play_first_then_rates_apply() {
+        let mut c = RouteChaos::default();
+        c.set(FaultProfile {
+            script: vec![
+                ScriptStep {
+                    fault: "503".into(),
+                    times: 2,
+                },
+                ScriptStep {
+                    fault: "ok".into(),
+                    times: 1,
+                },
+            ],
+            error_rate: 1.0,
+            error_status: 429,
+            retry_after_secs: Some(3),
+            ..FaultProfile::default()
+        });
+        assert_eq!(c.decide().fault, Some(Fault::Status(503)));
+        assert_eq!(c.decide().fault, Some(Fault::Status(503)));
+        assert_eq!(c.decide().fault, None);
+        assert_eq!(
+            c.decide().fault,
+            Some(Fault::RateLimited {
+                retry_after_secs: Some(3)
+            })
+        );
+    }
+}
