@@ -25,6 +25,7 @@ enum Articles {
 enum LlmCalls {
     Table,
     TokensCached,
+    RetryAfterMs,
 }
 
 #[derive(DeriveIden)]
@@ -84,6 +85,14 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(LlmCalls::Table)
+                    .add_column(big_integer_null(LlmCalls::RetryAfterMs))
+                    .to_owned(),
+            )
+            .await?;
         Ok(())
     }
 
@@ -93,6 +102,14 @@ impl MigrationTrait for Migration {
                 Table::alter()
                     .table(LlmCalls::Table)
                     .drop_column(LlmCalls::TokensCached)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(LlmCalls::Table)
+                    .drop_column(LlmCalls::RetryAfterMs)
                     .to_owned(),
             )
             .await?;

@@ -2,7 +2,7 @@
 //! file named by `BACOWR_CONFIG`, then `BACOWR_*` environment variables (`__` separates the
 //! section from the key). Validated once at start.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 use figment::{
     Figment,
@@ -30,6 +30,9 @@ pub struct Settings {
     pub api: ApiSettings,
     pub worker: WorkerSettings,
     pub provider: ProviderSettings,
+    pub router: RouterSettings,
+    #[serde(default)]
+    pub deployments: BTreeMap<String, DeploymentSettings>,
     pub context: ContextSettings,
     pub telemetry: TelemetrySettings,
 }
@@ -84,6 +87,88 @@ pub struct ProviderSettings {
     pub price_table: String,
     pub price_input_per_mtok: f64,
     pub price_output_per_mtok: f64,
+}
+
+#[derive(Clone, Deserialize)]
+pub struct RouterSettings {
+    pub chain: Vec<String>,
+    pub max_wait_secs: u64,
+    pub breaker_window: usize,
+    pub breaker_min_calls: usize,
+    pub breaker_failure_rate: f64,
+    pub breaker_cooldown_secs: u64,
+    pub hard_failure_cooldown_secs: u64,
+}
+
+fn default_timeout_secs() -> u64 {
+    120
+}
+
+fn default_structured_output() -> String {
+    "json_schema".to_owned()
+}
+
+/// One provider + model the router may call.
+#[derive(Clone, Deserialize)]
+pub struct DeploymentSettings {
+    /// `openai` (and any OpenAI-compatible server), `anthropic` or `gemini`.
+    pub kind: String,
+    pub model: String,
+    /// Empty: the provider's public endpoint.
+    #[serde(default)]
+    pub base_url: String,
+    #[serde(default)]
+    pub api_key: String,
+    /// Read the key from this environment variable (preferred over `api_key`).
+    #[serde(default)]
+    pub api_key_env: String,
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Fleet-wide requests and tokens per minute; 0 means no limit.
+    #[serde(default)]
+    pub rpm: u32,
+    #[serde(default)]
+    pub tpm: u32,
+    /// The provider's name in the price table; defaults to `kind`.
+    #[serde(default)]
+    pub price_provider: String,
+    #[serde(default = "default_structured_output")]
+    pub structured_output: String,
+}
+
+impl DeploymentSettings {
+    pub fn key(&self) -> String {
+        if !self.api_key_env.is_empty()
+            && let Ok(key) = std::env::var(&self.api_key_env)
+        {
+            return key;
+        }
+        self.api_key.clone()
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs)
+    }
+
+    pub fn base_url(&self) -> String {
+        if !self.base_url.is_empty() {
+            return self.base_url.clone();
+        }
+        match self.kind.as_str() {
+            "anthropic" => "https://api.anthropic.com",
+            "gemini" => "https://generativelanguage.googleapis.com",
+            _ => "https://api.openai.com/v1",
+        }
+        .to_owned()
+    }
+
+    pub fn price_provider(&self) -> &str {
+        if self.price_provider.is_empty() {
+            &self.kind
+        } else {
+            &self.price_provider
+        }
+    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -179,6 +264,24 @@ impl Settings {
                 "must be \"json_schema\", \"json_object\" or \"none\"",
             );
         }
+        for name in &self.router.chain {
+            if !self.deployments.contains_key(name) {
+                return Err(ConfigError::Invalid {
+                    field: "router.chain",
+                    message: format!(
+                        "names deployment {name:?}, which [deployments] does not define"
+                    ),
+                });
+            }
+        }
+        for d in self.deployments.values() {
+            if !matches!(d.kind.as_str(), "openai" | "anthropic" | "gemini") {
+                return invalid("deployments.*.kind", "must be openai, anthropic or gemini");
+            }
+        }
+        if !(0.0..=1.0).contains(&self.router.breaker_failure_rate) {
+            return invalid("router.breaker_failure_rate", "must be between 0 and 1");
+        }
         if self.context.max_redirects > 10 {
             return invalid("context.max_redirects", "must be at most 10");
         }
@@ -186,6 +289,36 @@ impl Settings {
             return invalid("telemetry.log_format", "must be \"json\" or \"pretty\"");
         }
         Ok(())
+    }
+}
+
+impl Settings {
+    /// The deployments of the router's chain, in order; the `[provider]` section alone when
+    /// no chain is configured.
+    pub fn chain(&self) -> Vec<(String, DeploymentSettings)> {
+        if self.router.chain.is_empty() {
+            let p = &self.provider;
+            return vec![(
+                p.name.clone(),
+                DeploymentSettings {
+                    kind: "openai".into(),
+                    model: p.model.clone(),
+                    base_url: p.base_url.clone(),
+                    api_key: p.api_key.clone(),
+                    api_key_env: String::new(),
+                    timeout_secs: p.timeout_secs,
+                    rpm: 0,
+                    tpm: 0,
+                    price_provider: p.name.clone(),
+                    structured_output: p.structured_output.clone(),
+                },
+            )];
+        }
+        self.router
+            .chain
+            .iter()
+            .filter_map(|name| Some((name.clone(), self.deployments.get(name)?.clone())))
+            .collect()
     }
 }
 
@@ -239,6 +372,41 @@ mod tests {
             assert_eq!(s.worker.concurrency, 9);
             assert_eq!(s.redis.namespace, "t1");
             assert_eq!(s.api.max_links_per_batch, 1000);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn deployments_and_chain() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "bacowr.toml",
+                r#"
+                [router]
+                chain = ["claude", "gpt"]
+                [deployments.claude]
+                kind = "anthropic"
+                model = "claude-sonnet-4-5"
+                api_key_env = "TEST_ANTHROPIC_KEY"
+                rpm = 50
+                [deployments.gpt]
+                kind = "openai"
+                model = "gpt-4o-mini"
+                "#,
+            )?;
+            jail.set_env("TEST_ANTHROPIC_KEY", "sk-ant");
+            let s = Settings::from_figment(Settings::figment(Some("bacowr.toml".into()))).unwrap();
+            let chain = s.chain();
+            assert_eq!(chain.len(), 2);
+            assert_eq!(chain[0].1.key(), "sk-ant");
+            assert_eq!(chain[0].1.base_url(), "https://api.anthropic.com");
+            assert_eq!(chain[1].1.price_provider(), "openai");
+
+            jail.set_env("BACOWR_ROUTER__CHAIN", "[\"nope\"]");
+            let err = Settings::from_figment(Settings::figment(Some("bacowr.toml".into())))
+                .err()
+                .unwrap();
+            assert!(err.to_string().contains("router.chain"), "{err}");
             Ok(())
         });
     }

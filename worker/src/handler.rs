@@ -20,7 +20,6 @@ use bacowr_shared::{
 use crate::{
     context::Fetcher,
     pipeline,
-    provider::OpenAiCompatible,
     store::{self, Outcome},
 };
 
@@ -29,8 +28,7 @@ pub struct WorkerState {
     pub redis: redis::aio::ConnectionManager,
     pub fetcher: Fetcher,
     pub settings: Settings,
-    pub prices: bacowr_shared::pricing::PriceTable,
-    pub generator: OpenAiCompatible,
+    pub router: crate::router::Router,
     /// Lease owner written on claimed jobs: this process's unique worker name.
     pub owner: String,
 }

@@ -6,6 +6,7 @@ pub mod handler;
 pub mod pipeline;
 pub mod provider;
 pub mod qc;
+pub mod router;
 mod runtime;
 pub mod store;
 

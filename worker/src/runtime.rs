@@ -17,7 +17,7 @@ use bacowr_shared::{
 use crate::{
     context::Fetcher,
     handler::{WorkerState, handle},
-    provider::OpenAiCompatible,
+    router::Router,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -58,15 +58,13 @@ pub async fn start(
     let db = connect_database(&settings.database).await?;
     bacowr_migrations::ensure_migrated(&db, settings.database.auto_migrate).await?;
     let redis = connect_redis(&settings.redis).await?;
-    let generator = OpenAiCompatible::new(&settings.provider)?;
     let fetcher = Fetcher::new(&settings.context).map_err(StartError::Context)?;
     let prices = PriceTable::load(&settings.provider.price_table)?;
     let state = Arc::new(WorkerState {
         db,
         redis: redis.clone(),
         fetcher,
-        prices,
-        generator,
+        router: Router::new(&settings, redis.clone(), prices)?,
         owner: worker_name(0),
         settings: settings.clone(),
     });

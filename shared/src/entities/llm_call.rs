@@ -24,6 +24,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Of `tokens_in`, those the provider served from its prompt cache (priced lower).
     pub tokens_cached: i64,
+    /// The provider's retry hint on a failed call, in milliseconds.
+    pub retry_after_ms: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

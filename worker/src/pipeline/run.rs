@@ -10,7 +10,7 @@ use bacowr_shared::{
     qc::{self, QcThresholds},
 };
 
-use super::{CallRecord, generate_with_retries, language, prompt, structured};
+use super::{CallRecord, language, prompt, structured};
 use crate::{
     context::Context,
     handler::WorkerState,
@@ -78,15 +78,7 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
     let mut provider_error = None;
     let mut reserved: Vec<String> = Vec::new();
     for regenerations in 0..=t.max_regenerations {
-        let generation = match generate_with_retries(
-            &state.generator,
-            &request,
-            provider,
-            &state.prices,
-            &mut calls,
-        )
-        .await
-        {
+        let generation = match state.router.generate(&request, &mut calls).await {
             Ok(g) => g,
             Err(e) => {
                 provider_error = Some(e);

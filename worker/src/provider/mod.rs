@@ -1,11 +1,19 @@
-//! Text generation behind one trait, so the router (#4) can chain providers, and every call is
-//! measured the same way.
+//! Text generation behind one trait, with native clients for OpenAI (and OpenAI-compatible
+//! servers), Anthropic and Gemini, and one error taxonomy. Retries, fallbacks, circuit
+//! breakers and rate limits live in the router, not in the clients.
 
+mod anthropic;
+pub mod error;
+mod gemini;
+mod http;
 mod openai;
 
-use std::time::Duration;
-
+pub use anthropic::Anthropic;
+pub use error::{Action, ErrorClass, ProviderError};
+pub use gemini::Gemini;
 pub use openai::OpenAiCompatible;
+
+use bacowr_shared::config::DeploymentSettings;
 
 #[derive(Debug, Clone)]
 pub struct GenerationRequest {
@@ -15,6 +23,14 @@ pub struct GenerationRequest {
     pub temperature: f32,
     /// Ask for the structured article (JSON) where the provider supports it.
     pub structured: bool,
+}
+
+impl GenerationRequest {
+    /// Prompt tokens, roughly, for rate budgets before the provider says.
+    pub fn estimated_tokens(&self) -> u32 {
+        let words = self.system.split_whitespace().count() + self.user.split_whitespace().count();
+        (words as u32 * 4).div_ceil(3) + self.max_output_tokens / 2
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -27,34 +43,8 @@ pub struct Generation {
     pub model: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureKind {
-    /// Worth another try: 5xx, 429, timeouts, connection errors, truncated bodies.
-    Retryable,
-    /// Can never succeed as sent: bad key, invalid request, exhausted quota.
-    Fatal,
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct ProviderError {
-    pub kind: FailureKind,
-    pub http_status: Option<u16>,
-    pub message: String,
-    pub retry_after: Option<Duration>,
-}
-
-impl ProviderError {
-    pub fn outcome(&self) -> &'static str {
-        match self.kind {
-            FailureKind::Retryable => "retryable_error",
-            FailureKind::Fatal => "fatal_error",
-        }
-    }
-}
-
 /// One provider+model. Implementations make exactly one HTTP call per `generate`: retries are
-/// the caller's, so each attempt is recorded.
+/// the router's, so each attempt is recorded.
 pub trait TextGenerator: Send + Sync {
     fn provider(&self) -> &str;
     fn model(&self) -> &str;
@@ -62,4 +52,37 @@ pub trait TextGenerator: Send + Sync {
         &self,
         request: &GenerationRequest,
     ) -> impl Future<Output = Result<Generation, ProviderError>> + Send;
+}
+
+/// A configured client of any protocol.
+pub enum Client {
+    OpenAi(OpenAiCompatible),
+    Anthropic(Anthropic),
+    Gemini(Gemini),
+}
+
+impl Client {
+    pub fn new(name: &str, d: &DeploymentSettings) -> Result<Self, reqwest::Error> {
+        Ok(match d.kind.as_str() {
+            "anthropic" => Self::Anthropic(Anthropic::new(name, d)?),
+            "gemini" => Self::Gemini(Gemini::new(name, d)?),
+            _ => Self::OpenAi(OpenAiCompatible::new(name, d)?),
+        })
+    }
+
+    pub async fn generate(&self, request: &GenerationRequest) -> Result<Generation, ProviderError> {
+        match self {
+            Self::OpenAi(c) => c.generate(request).await,
+            Self::Anthropic(c) => c.generate(request).await,
+            Self::Gemini(c) => c.generate(request).await,
+        }
+    }
+
+    pub fn model(&self) -> &str {
+        match self {
+            Self::OpenAi(c) => c.model(),
+            Self::Anthropic(c) => c.model(),
+            Self::Gemini(c) => c.model(),
+        }
+    }
 }

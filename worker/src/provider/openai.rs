@@ -1,47 +1,86 @@
 //! OpenAI and any OpenAI-compatible server (OpenRouter, vLLM, Ollama, llm-sim), through
-//! async-openai with its own retry layer removed: retries live in one place, ours.
+//! async-openai with its own retry layer replaced by a plain service that also keeps the
+//! `retry-after` hint: retries live in one place, the router.
 
-use std::time::Duration;
+use std::{
+    pin::Pin,
+    sync::{Arc, Mutex},
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use async_openai::{
     Client,
     config::OpenAIConfig,
     error::OpenAIError,
-    middleware::ReqwestService,
+    middleware::HttpRequestFactory,
     types::chat::{
         ChatCompletionRequestSystemMessageArgs, ChatCompletionRequestUserMessageArgs,
         CreateChatCompletionRequestArgs, ResponseFormat, ResponseFormatJsonSchema,
     },
 };
 
-use super::{FailureKind, Generation, GenerationRequest, ProviderError, TextGenerator};
-use bacowr_shared::config::ProviderSettings;
+use super::{
+    Generation, GenerationRequest, TextGenerator,
+    error::{ErrorClass, ProviderError, retry_after},
+};
+use bacowr_shared::config::DeploymentSettings;
 
 pub struct OpenAiCompatible {
-    client: Client<OpenAIConfig>,
+    http: reqwest::Client,
+    config: OpenAIConfig,
     name: String,
     model: String,
     structured_output: String,
 }
 
+/// The HTTP layer under async-openai: one request, no retries, the retry hint kept.
+#[derive(Clone)]
+struct Plain {
+    http: reqwest::Client,
+    hint: Arc<Mutex<Option<Duration>>>,
+}
+
+impl tower::Service<HttpRequestFactory> for Plain {
+    type Response = reqwest::Response;
+    type Error = OpenAIError;
+    type Future = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
+        let http = self.http.clone();
+        let hint = self.hint.clone();
+        Box::pin(async move {
+            let request = factory.build().await?;
+            let response = http.execute(request).await.map_err(OpenAIError::Reqwest)?;
+            if let Some(after) = retry_after(response.headers())
+                && let Ok(mut slot) = hint.lock()
+            {
+                *slot = Some(after);
+            }
+            Ok(response)
+        })
+    }
+}
+
 impl OpenAiCompatible {
-    pub fn new(settings: &ProviderSettings) -> Result<Self, reqwest::Error> {
+    pub fn new(name: &str, d: &DeploymentSettings) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(settings.timeout_secs))
+            .timeout(d.timeout())
             .connect_timeout(Duration::from_secs(10))
             .build()?;
         let config = OpenAIConfig::new()
-            .with_api_base(settings.base_url.trim_end_matches('/'))
-            .with_api_key(settings.api_key.clone());
-        // The plain service, without async-openai's default retry layer.
-        let client = Client::with_config(config)
-            .with_http_client(http.clone())
-            .with_http_service(ReqwestService::new(http));
+            .with_api_base(d.base_url().trim_end_matches('/'))
+            .with_api_key(d.key());
         Ok(Self {
-            client,
-            name: settings.name.clone(),
-            model: settings.model.clone(),
-            structured_output: settings.structured_output.clone(),
+            http,
+            config,
+            name: name.to_owned(),
+            model: d.model.clone(),
+            structured_output: d.structured_output.clone(),
         })
     }
 }
@@ -56,22 +95,17 @@ impl TextGenerator for OpenAiCompatible {
     }
 
     async fn generate(&self, request: &GenerationRequest) -> Result<Generation, ProviderError> {
-        let fatal = |message: String| ProviderError {
-            kind: FailureKind::Fatal,
-            http_status: None,
-            message,
-            retry_after: None,
-        };
+        let invalid = |message: String| ProviderError::new(ErrorClass::BadRequest, None, message);
         let messages = vec![
             ChatCompletionRequestSystemMessageArgs::default()
                 .content(request.system.clone())
                 .build()
-                .map_err(|e| fatal(e.to_string()))?
+                .map_err(|e| invalid(e.to_string()))?
                 .into(),
             ChatCompletionRequestUserMessageArgs::default()
                 .content(request.user.clone())
                 .build()
-                .map_err(|e| fatal(e.to_string()))?
+                .map_err(|e| invalid(e.to_string()))?
                 .into(),
         ];
         let mut args = CreateChatCompletionRequestArgs::default();
@@ -95,19 +129,33 @@ impl TextGenerator for OpenAiCompatible {
             }
             _ => {}
         }
-        let body = args.build().map_err(|e| fatal(e.to_string()))?;
-        let response = self.client.chat().create(body).await.map_err(classify)?;
+        let body = args.build().map_err(|e| invalid(e.to_string()))?;
+        // A client per call, so the retry hint belongs to this call alone; the reqwest client
+        // (and its connection pool) is shared.
+        let hint = Arc::new(Mutex::new(None));
+        let client = Client::with_config(self.config.clone())
+            .with_http_client(self.http.clone())
+            .with_http_service(Plain {
+                http: self.http.clone(),
+                hint: hint.clone(),
+            });
+        let response = client.chat().create(body).await.map_err(|e| {
+            let mut error = classify(e);
+            error.retry_after = hint.lock().ok().and_then(|h| *h);
+            error
+        })?;
         let text = response
             .choices
             .into_iter()
             .next()
             .and_then(|c| c.message.content)
             .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| ProviderError {
-                kind: FailureKind::Retryable,
-                http_status: Some(200),
-                message: "the provider answered without any text".into(),
-                retry_after: None,
+            .ok_or_else(|| {
+                ProviderError::new(
+                    ErrorClass::Malformed,
+                    Some(200),
+                    "the provider answered without any text",
+                )
             })?;
         let usage = response.usage.unwrap_or_default();
         Ok(Generation {
@@ -129,38 +177,27 @@ fn classify(error: OpenAIError) -> ProviderError {
         OpenAIError::ApiError(api) => {
             let status = api.status_code.as_u16();
             let code = api.api_error.code.as_deref().unwrap_or_default();
-            // A 429 for an exhausted quota never clears by waiting.
-            let quota = code == "insufficient_quota" || code == "billing_hard_limit_reached";
-            let kind = match status {
-                429 if quota => FailureKind::Fatal,
-                408 | 409 | 429 | 500..=599 => FailureKind::Retryable,
-                _ => FailureKind::Fatal,
+            let kind = api.api_error.r#type.as_deref().unwrap_or_default();
+            let class = if code == "insufficient_quota"
+                || kind == "insufficient_quota"
+                || code == "billing_hard_limit_reached"
+            {
+                // A 429 for an exhausted quota never clears by waiting.
+                ErrorClass::QuotaExhausted
+            } else if code == "context_length_exceeded" {
+                ErrorClass::ContextTooLong
+            } else if code == "content_policy_violation" || code == "content_filter" {
+                ErrorClass::ContentPolicy
+            } else {
+                ErrorClass::from_status(status, &api.api_error.message)
             };
-            ProviderError {
-                kind,
-                http_status: Some(status),
-                message,
-                retry_after: None,
-            }
+            ProviderError::new(class, Some(status), message)
         }
-        OpenAIError::Reqwest(e) => ProviderError {
-            kind: FailureKind::Retryable,
-            http_status: e.status().map(|s| s.as_u16()),
-            message,
-            retry_after: None,
-        },
+        OpenAIError::Reqwest(e) => super::http::transport(e),
         // Truncated or malformed JSON: the next answer may be whole.
-        OpenAIError::JSONDeserialize(..) | OpenAIError::StreamError(_) => ProviderError {
-            kind: FailureKind::Retryable,
-            http_status: Some(200),
-            message,
-            retry_after: None,
-        },
-        _ => ProviderError {
-            kind: FailureKind::Fatal,
-            http_status: None,
-            message,
-            retry_after: None,
-        },
+        OpenAIError::JSONDeserialize(..) | OpenAIError::StreamError(_) => {
+            ProviderError::new(ErrorClass::Malformed, Some(200), message)
+        }
+        _ => ProviderError::new(ErrorClass::BadRequest, None, message),
     }
 }

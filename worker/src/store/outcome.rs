@@ -157,6 +157,7 @@ async fn insert_calls(
             latency_ms: Set(call.latency_ms),
             error: Set(call.error.clone()),
             created_at: Set(now),
+            retry_after_ms: Set(call.retry_after_ms),
         };
         let written = llm_call::Entity::insert(row)
             .on_conflict_do_nothing_on([

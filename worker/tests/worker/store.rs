@@ -89,6 +89,7 @@ fn call(tokens: i64) -> CallRecord {
         cost_micros: tokens,
         latency_ms: 5,
         error: None,
+        retry_after_ms: None,
     }
 }
 

@@ -1,0 +1,195 @@
+//! The error taxonomy every protocol maps into, and what the router does with each class.
+
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// 429, Gemini `RESOURCE_EXHAUSTED` per minute.
+    RateLimited,
+    /// Anthropic 529, Gemini 503 `UNAVAILABLE`.
+    Overloaded,
+    /// Other 5xx.
+    Server,
+    Timeout,
+    Connection,
+    /// 200 with a body that is not the protocol's answer, or truncated.
+    Malformed,
+    /// 400/404/422 the request itself caused.
+    BadRequest,
+    /// 401/403: a bad or revoked key.
+    Auth,
+    /// Quota or spend limit exhausted: OpenAI `insufficient_quota`, Anthropic credit balance,
+    /// Gemini per-day quota.
+    QuotaExhausted,
+    ContentPolicy,
+    ContextTooLong,
+}
+
+/// What the router does next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Retry on this deployment after a backoff (then fall back).
+    Retry,
+    /// Never retry here; try the next deployment.
+    FallBack,
+    /// No deployment can succeed with this request.
+    Fail,
+}
+
+impl ErrorClass {
+    pub fn action(self) -> Action {
+        match self {
+            Self::Server | Self::Timeout | Self::Connection | Self::Malformed => Action::Retry,
+            // The breaker opens for the hinted delay; other deployments go on meanwhile.
+            Self::RateLimited | Self::Overloaded => Action::FallBack,
+            // Another provider's model may have a larger context or different policies.
+            Self::Auth | Self::QuotaExhausted | Self::ContentPolicy | Self::ContextTooLong => {
+                Action::FallBack
+            }
+            Self::BadRequest => Action::Fail,
+        }
+    }
+
+    /// Failures that say something about the deployment's health (the breaker counts them).
+    pub fn counts_against_deployment(self) -> bool {
+        !matches!(
+            self,
+            Self::BadRequest | Self::ContentPolicy | Self::ContextTooLong
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RateLimited => "rate_limited",
+            Self::Overloaded => "overloaded",
+            Self::Server => "server_error",
+            Self::Timeout => "timeout",
+            Self::Connection => "connection_error",
+            Self::Malformed => "malformed_response",
+            Self::BadRequest => "bad_request",
+            Self::Auth => "auth_error",
+            Self::QuotaExhausted => "quota_exhausted",
+            Self::ContentPolicy => "content_policy",
+            Self::ContextTooLong => "context_too_long",
+        }
+    }
+
+    /// From an HTTP status and the provider's error text, where the protocol has no better
+    /// signal of its own.
+    pub fn from_status(status: u16, text: &str) -> Self {
+        let t = text.to_ascii_lowercase();
+        if t.contains("context length")
+            || t.contains("context_length")
+            || t.contains("too many tokens")
+            || t.contains("prompt is too long")
+        {
+            return Self::ContextTooLong;
+        }
+        if t.contains("content policy") || t.contains("content_policy") || t.contains("safety") {
+            return Self::ContentPolicy;
+        }
+        match status {
+            401 | 403 => Self::Auth,
+            408 => Self::Timeout,
+            429 => Self::RateLimited,
+            529 => Self::Overloaded,
+            500..=599 => Self::Server,
+            _ => Self::BadRequest,
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{class:?}: {message}")]
+pub struct ProviderError {
+    pub class: ErrorClass,
+    pub http_status: Option<u16>,
+    pub message: String,
+    /// The provider's own hint of when to come back.
+    pub retry_after: Option<Duration>,
+}
+
+impl ProviderError {
+    pub fn new(class: ErrorClass, http_status: Option<u16>, message: impl Into<String>) -> Self {
+        Self {
+            class,
+            http_status,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn outcome(&self) -> &'static str {
+        self.class.as_str()
+    }
+}
+
+/// `retry-after-ms`, or `retry-after` as seconds or an HTTP date.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        return Some(Duration::from_millis(ms.max(0.0) as u64));
+    }
+    let value = get("retry-after")?;
+    if let Ok(secs) = value.parse::<f64>() {
+        return Some(Duration::from_millis((secs.max(0.0) * 1000.0) as u64));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(
+        date.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Gemini's `RetryInfo.retryDelay`, e.g. `"12s"` or `"1.5s"`.
+pub fn parse_retry_delay(value: &str) -> Option<Duration> {
+    let secs: f64 = value.trim().strip_suffix('s')?.parse().ok()?;
+    Some(Duration::from_millis((secs.max(0.0) * 1000.0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn retry_hints() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        h.insert("retry-after-ms", HeaderValue::from_static("1500"));
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(1500)));
+        let mut h = HeaderMap::new();
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        h.insert("retry-after", HeaderValue::from_str(&later).unwrap());
+        let d = retry_after(&h).unwrap();
+        assert!(
+            d > Duration::from_secs(27) && d <= Duration::from_secs(30),
+            "{d:?}"
+        );
+        assert_eq!(parse_retry_delay("12s"), Some(Duration::from_secs(12)));
+        assert_eq!(parse_retry_delay("0.5s"), Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn classes_and_actions() {
+        assert_eq!(ErrorClass::from_status(401, ""), ErrorClass::Auth);
+        assert_eq!(ErrorClass::from_status(529, ""), ErrorClass::Overloaded);
+        assert_eq!(
+            ErrorClass::from_status(400, "This model's maximum context length is 8192 tokens"),
+            ErrorClass::ContextTooLong
+        );
+        assert_eq!(ErrorClass::from_status(400, "bad"), ErrorClass::BadRequest);
+        assert_eq!(ErrorClass::Server.action(), Action::Retry);
+        assert_eq!(ErrorClass::QuotaExhausted.action(), Action::FallBack);
+        assert_eq!(ErrorClass::BadRequest.action(), Action::Fail);
+    }
+}

@@ -1,0 +1,318 @@
+//! The provider router: one retry loop for every provider. For each job it walks the chain of
+//! deployments: skips a deployment whose breaker is open, waits for its fleet-wide rate budget
+//! (or moves on if the wait is long), retries server errors and timeouts with exponential
+//! backoff and full jitter (honouring retry hints), falls back on rate limits, overloads, auth
+//! and quota failures, and fails at once on a bad request. When every deployment is open it
+//! waits for the earliest reopening, within the job's wait budget.
+
+pub mod breaker;
+pub mod ratelimit;
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant as StdInstant},
+};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use tokio::time::Instant;
+
+use bacowr_shared::{
+    config::{DeploymentSettings, Settings},
+    pricing::{PriceTable, Usage},
+};
+
+use crate::{
+    pipeline::CallRecord,
+    provider::{Action, Client, ErrorClass, Generation, GenerationRequest, ProviderError},
+};
+use breaker::{Breaker, BreakerConfig, BreakerState};
+use ratelimit::{Limit, RateLimiter};
+
+/// A rate-limit wait longer than this sends the call to the next deployment instead.
+const MAX_INLINE_WAIT: Duration = Duration::from_secs(5);
+
+pub struct Deployment {
+    pub name: String,
+    pub settings: DeploymentSettings,
+    client: Client,
+}
+
+pub struct Router {
+    deployments: Vec<Deployment>,
+    breakers: Mutex<HashMap<String, Breaker>>,
+    limiter: RateLimiter,
+    prices: PriceTable,
+    /// For models the price table lacks: the configured `[provider]` prices.
+    fallback_price: bacowr_shared::pricing::Price,
+    max_attempts: usize,
+    backoff_initial: Duration,
+    backoff_max: Duration,
+    max_wait: Duration,
+}
+
+/// What ops see of a deployment.
+#[derive(Debug, serde::Serialize)]
+pub struct DeploymentStatus {
+    pub name: String,
+    pub kind: String,
+    pub model: String,
+    pub breaker: BreakerState,
+    pub success_rate: Option<f64>,
+}
+
+impl Router {
+    pub fn new(
+        settings: &Settings,
+        redis: redis::aio::ConnectionManager,
+        prices: PriceTable,
+    ) -> Result<Self, reqwest::Error> {
+        let r = &settings.router;
+        let config = BreakerConfig {
+            window: r.breaker_window.max(1),
+            min_calls: r.breaker_min_calls.max(1),
+            failure_rate: r.breaker_failure_rate,
+            cooldown: Duration::from_secs(r.breaker_cooldown_secs),
+            hard_cooldown: Duration::from_secs(r.hard_failure_cooldown_secs),
+        };
+        let mut deployments = Vec::new();
+        let mut breakers = HashMap::new();
+        for (name, d) in settings.chain() {
+            breakers.insert(name.clone(), Breaker::new(config.clone()));
+            deployments.push(Deployment {
+                client: Client::new(&name, &d)?,
+                name,
+                settings: d,
+            });
+        }
+        Ok(Self {
+            deployments,
+            breakers: Mutex::new(breakers),
+            limiter: RateLimiter::new(redis, &settings.redis.namespace),
+            prices,
+            fallback_price: bacowr_shared::pricing::Price {
+                input: settings.provider.price_input_per_mtok,
+                cached_input: settings.provider.price_input_per_mtok,
+                output: settings.provider.price_output_per_mtok,
+            },
+            max_attempts: settings.provider.max_attempts.max(1),
+            backoff_initial: Duration::from_millis(settings.provider.backoff_initial_ms),
+            backoff_max: Duration::from_millis(settings.provider.backoff_max_ms),
+            max_wait: Duration::from_secs(r.max_wait_secs),
+        })
+    }
+
+    pub fn status(&self) -> Vec<DeploymentStatus> {
+        let breakers = self.breakers.lock().expect("breaker lock");
+        let now = Instant::now();
+        self.deployments
+            .iter()
+            .map(|d| {
+                let b = &breakers[&d.name];
+                DeploymentStatus {
+                    name: d.name.clone(),
+                    kind: d.settings.kind.clone(),
+                    model: d.settings.model.clone(),
+                    breaker: b.state(now),
+                    success_rate: b.success_rate(),
+                }
+            })
+            .collect()
+    }
+
+    fn breaker<T>(&self, name: &str, f: impl FnOnce(&mut Breaker) -> T) -> T {
+        let mut breakers = self.breakers.lock().expect("breaker lock");
+        f(breakers.get_mut(name).expect("a breaker per deployment"))
+    }
+
+    fn cost(&self, d: &Deployment, g: &Generation) -> i64 {
+        let price = self
+            .prices
+            .price(
+                d.settings.price_provider(),
+                &d.settings.model,
+                chrono::Utc::now().date_naive(),
+            )
+            .unwrap_or(bacowr_shared::pricing::Price {
+                input: 0.0,
+                cached_input: 0.0,
+                output: 0.0,
+            });
+        price.cost_micros(Usage {
+            input: g.tokens_in,
+            cached_input: g.tokens_cached,
+            output: g.tokens_out,
+        })
+    }
+
+    /// One generation, through the chain. Every call made is appended to `calls`.
+    pub async fn generate(
+        &self,
+        request: &GenerationRequest,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Generation, ProviderError> {
+        let deadline = Instant::now() + self.max_wait;
+        let mut last_error: Option<ProviderError> = None;
+        let mut rounds = 0u32;
+        loop {
+            for d in &self.deployments {
+                match self.try_deployment(d, request, calls, deadline).await {
+                    Ok(g) => return Ok(g),
+                    Err(Some(e)) if e.class.action() == Action::Fail => return Err(e),
+                    Err(Some(e)) => last_error = Some(e),
+                    Err(None) => {}
+                }
+            }
+            rounds += 1;
+            // Every deployment is open, rate-limited or failing: wait for the earliest
+            // reopening (or a backoff), within the job's budget.
+            let now = Instant::now();
+            let reopen = self
+                .deployments
+                .iter()
+                .filter_map(|d| self.breaker(&d.name, |b| b.reopens_at(now)))
+                .min();
+            let backoff = self.backoff_initial * 2u32.saturating_pow(rounds.min(8));
+            let until = reopen
+                .unwrap_or(now + backoff.min(self.backoff_max))
+                .max(now + Duration::from_millis(10));
+            if until > deadline {
+                return Err(last_error.unwrap_or_else(|| {
+                    ProviderError::new(
+                        ErrorClass::Overloaded,
+                        None,
+                        "every provider deployment is unavailable and the job's wait budget is spent",
+                    )
+                }));
+            }
+            tracing::info!(
+                wait_ms = (until - now).as_millis() as u64,
+                "all deployments unavailable; waiting"
+            );
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    /// `Ok` with a generation, `Err(Some)` after a failure, `Err(None)` if the deployment was
+    /// skipped (breaker open, rate budget far off).
+    async fn try_deployment(
+        &self,
+        d: &Deployment,
+        request: &GenerationRequest,
+        calls: &mut Vec<CallRecord>,
+        deadline: Instant,
+    ) -> Result<Generation, Option<ProviderError>> {
+        let mut backoff = ExponentialBuilder::default()
+            .with_min_delay(self.backoff_initial)
+            .with_max_delay(self.backoff_max)
+            .with_jitter()
+            .with_max_times(self.max_attempts.saturating_sub(1))
+            .build();
+        let mut last = None;
+        loop {
+            if !self.breaker(&d.name, |b| b.try_acquire(Instant::now())) {
+                return Err(last);
+            }
+            if !self.within_rate(d, request).await {
+                // Give the half-open probe slot back: this call never went out.
+                self.breaker(&d.name, |b| b.release_probe());
+                return Err(last);
+            }
+            let started = StdInstant::now();
+            let result = d.client.generate(request).await;
+            let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+            match result {
+                Ok(g) => {
+                    self.breaker(&d.name, Breaker::on_success);
+                    calls.push(CallRecord {
+                        provider: d.name.clone(),
+                        model: g.model.clone(),
+                        outcome: "ok",
+                        http_status: Some(200),
+                        tokens_in: g.tokens_in,
+                        tokens_cached: g.tokens_cached,
+                        tokens_out: g.tokens_out,
+                        cost_micros: self.cost(d, &g),
+                        latency_ms,
+                        error: None,
+                        retry_after_ms: None,
+                    });
+                    return Ok(g);
+                }
+                Err(e) => {
+                    let now = Instant::now();
+                    self.breaker(&d.name, |b| b.on_failure(e.class, e.retry_after, now));
+                    calls.push(CallRecord {
+                        provider: d.name.clone(),
+                        model: d.client.model().to_owned(),
+                        outcome: e.outcome(),
+                        http_status: e.http_status,
+                        tokens_in: 0,
+                        tokens_cached: 0,
+                        tokens_out: 0,
+                        cost_micros: 0,
+                        latency_ms,
+                        error: Some(e.message.chars().take(2000).collect()),
+                        retry_after_ms: e.retry_after.map(|r| r.as_millis() as i64),
+                    });
+                    tracing::warn!(deployment = %d.name, class = e.outcome(), error = %e.message, "provider call failed");
+                    if e.class.action() != Action::Retry {
+                        return Err(Some(e));
+                    }
+                    let Some(delay) = backoff.next() else {
+                        return Err(Some(e));
+                    };
+                    let delay = e
+                        .retry_after
+                        .map_or(delay, |hint| hint.max(delay))
+                        .min(self.backoff_max);
+                    if Instant::now() + delay > deadline {
+                        return Err(Some(e));
+                    }
+                    last = Some(e);
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// Waits briefly for the deployment's fleet-wide budget; `false` if it is far off.
+    async fn within_rate(&self, d: &Deployment, request: &GenerationRequest) -> bool {
+        let tokens = request.estimated_tokens();
+        let rpm_key = format!("{}:rpm", d.name);
+        let tpm_key = format!("{}:tpm", d.name);
+        for _ in 0..20 {
+            let wait = self
+                .limiter
+                .check(&Limit {
+                    key: &rpm_key,
+                    per_minute: d.settings.rpm,
+                    cost: 1,
+                })
+                .await;
+            if wait.is_zero() {
+                let wait_tokens = self
+                    .limiter
+                    .check(&Limit {
+                        key: &tpm_key,
+                        per_minute: d.settings.tpm,
+                        cost: tokens,
+                    })
+                    .await;
+                if wait_tokens.is_zero() {
+                    return true;
+                }
+                if wait_tokens > MAX_INLINE_WAIT {
+                    return false;
+                }
+                tokio::time::sleep(wait_tokens).await;
+                continue;
+            }
+            if wait > MAX_INLINE_WAIT {
+                return false;
+            }
+            tokio::time::sleep(wait).await;
+        }
+        false
+    }
+}
