@@ -133,11 +133,7 @@ impl Router {
                 &d.settings.model,
                 chrono::Utc::now().date_naive(),
             )
-            .unwrap_or(bacowr_shared::pricing::Price {
-                input: 0.0,
-                cached_input: 0.0,
-                output: 0.0,
-            });
+            .unwrap_or(self.fallback_price);
         price.cost_micros(Usage {
             input: g.tokens_in,
             cached_input: g.tokens_cached,
