@@ -2,4 +2,5 @@
 //! of the test's own.
 
 mod context;
+mod router;
 mod store;
