@@ -10,3 +10,4 @@ mod jobs;
 mod openapi;
 mod operations;
 mod pipeline;
+mod providers;

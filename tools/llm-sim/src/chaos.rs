@@ -28,11 +28,16 @@ pub struct FaultProfile {
     pub script: Vec<ScriptStep>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ScriptStep {
     /// `ok`, `hang`, `malformed`, `truncated`, `quota`, or an HTTP status such as `503`.
     pub fault: String,
+    /// For this many calls…
     pub times: u32,
+    /// …or, when set, for this long (seconds after the previous step ended; the first step
+    /// starts when the profile is set).
+    pub seconds: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,11 +55,17 @@ pub struct Decision {
     pub fault: Option<Fault>,
 }
 
+#[derive(Debug)]
+enum Lasts {
+    Calls(u32),
+    Until(std::time::Instant),
+}
+
 /// A route's profile and where it is in its script.
 #[derive(Debug, Default)]
 pub struct RouteChaos {
     profile: FaultProfile,
-    script: VecDeque<(Option<Fault>, u32)>,
+    script: VecDeque<(Option<Fault>, Lasts)>,
     rng: u64,
 }
 
@@ -74,10 +85,19 @@ fn parse_fault(name: &str, profile: &FaultProfile) -> Option<Fault> {
 
 impl RouteChaos {
     pub fn set(&mut self, profile: FaultProfile) {
+        let mut clock = std::time::Instant::now();
         self.script = profile
             .script
             .iter()
-            .map(|s| (parse_fault(&s.fault, &profile), s.times))
+            .map(|s| {
+                let lasts = if s.seconds > 0.0 {
+                    clock += Duration::from_secs_f64(s.seconds);
+                    Lasts::Until(clock)
+                } else {
+                    Lasts::Calls(s.times)
+                };
+                (parse_fault(&s.fault, &profile), lasts)
+            })
             .collect();
         self.profile = profile;
     }
@@ -103,11 +123,19 @@ impl RouteChaos {
             0
         };
         let latency = Duration::from_millis(p.latency_ms + jitter);
-        if let Some((fault, left)) = self.script.front_mut() {
+        while let Some((_, Lasts::Until(end))) = self.script.front() {
+            if std::time::Instant::now() < *end {
+                break;
+            }
+            self.script.pop_front();
+        }
+        if let Some((fault, lasts)) = self.script.front_mut() {
             let fault = fault.clone();
-            *left = left.saturating_sub(1);
-            if *left == 0 {
-                self.script.pop_front();
+            if let Lasts::Calls(left) = lasts {
+                *left = left.saturating_sub(1);
+                if *left == 0 {
+                    self.script.pop_front();
+                }
             }
             return Decision { latency, fault };
         }
@@ -165,10 +193,12 @@ mod tests {
                 ScriptStep {
                     fault: "503".into(),
                     times: 2,
+                    ..ScriptStep::default()
                 },
                 ScriptStep {
                     fault: "ok".into(),
                     times: 1,
+                    ..ScriptStep::default()
                 },
             ],
             error_rate: 1.0,
@@ -185,5 +215,27 @@ mod tests {
                 retry_after_secs: Some(3)
             })
         );
+    }
+}
+
+#[cfg(test)]
+mod timed {
+    use super::*;
+
+    #[test]
+    fn timed_steps_last_their_time() {
+        let mut c = RouteChaos::default();
+        c.set(FaultProfile {
+            script: vec![ScriptStep {
+                fault: "503".into(),
+                seconds: 0.2,
+                ..ScriptStep::default()
+            }],
+            ..FaultProfile::default()
+        });
+        assert_eq!(c.decide().fault, Some(Fault::Status(503)));
+        assert_eq!(c.decide().fault, Some(Fault::Status(503)));
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(c.decide().fault, None);
     }
 }

@@ -72,6 +72,7 @@ fn script(fault: &str, times: u32) -> FaultProfile {
         script: vec![ScriptStep {
             fault: fault.into(),
             times,
+            ..ScriptStep::default()
         }],
         ..FaultProfile::default()
     }

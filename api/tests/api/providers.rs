@@ -1,0 +1,99 @@
+//! A provider outage mid-batch: the primary fails every call for a while, the fallback carries
+//! the batch, and the primary is back in use once it recovers. No job is lost or failed.
+
+use std::time::Duration;
+
+use bacowr_shared::config::DeploymentSettings;
+use llm_sim::{FaultProfile, Protocol, ScriptStep};
+
+use crate::helpers::{TestApp, spawn_sim_with};
+
+fn deployment(kind: &str, base_url: String) -> DeploymentSettings {
+    DeploymentSettings {
+        kind: kind.into(),
+        model: format!("{kind}-sim"),
+        base_url,
+        api_key: "sk-test".into(),
+        api_key_env: String::new(),
+        timeout_secs: 10,
+        rpm: 0,
+        tpm: 0,
+        price_provider: "llm-sim".into(),
+        structured_output: "json_schema".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_175_link_batch_rides_out_a_primary_outage() {
+    let app = TestApp::spawn().await;
+    // 150 ms per answer and 4 jobs at a time: the batch takes several seconds, so the outage
+    // below is a part of it, not all of it.
+    let sim = spawn_sim_with(|c| c.latency = Duration::from_millis(150)).await;
+    // The primary (Anthropic protocol) fails every call for its first 3 s (503s, then 529s),
+    // then recovers. (The 30 s, shortened to keep CI fast; the mechanics are the same.)
+    sim.set_faults(
+        Protocol::Anthropic,
+        FaultProfile {
+            script: vec![
+                ScriptStep {
+                    fault: "503".into(),
+                    seconds: 2.0,
+                    ..ScriptStep::default()
+                },
+                ScriptStep {
+                    fault: "529".into(),
+                    seconds: 1.0,
+                    ..ScriptStep::default()
+                },
+            ],
+            ..FaultProfile::default()
+        },
+    );
+    let batch = app.submit_batch(175).await;
+    let id = batch["id"].as_str().unwrap().to_owned();
+    let (claude, gpt) = (
+        deployment("anthropic", sim.base_url()),
+        deployment("openai", sim.openai_base_url()),
+    );
+    let worker = app
+        .start_worker(&sim, move |s| {
+            s.router.chain = vec!["claude".into(), "gpt".into()];
+            s.deployments = [("claude".to_owned(), claude), ("gpt".to_owned(), gpt)].into();
+            s.router.breaker_cooldown_secs = 1;
+            s.router.breaker_min_calls = 3;
+            s.router.breaker_window = 10;
+            s.worker.concurrency = 4;
+        })
+        .await;
+    let done = app.wait_for_batch(&id, Duration::from_secs(120)).await;
+    worker.stop().await;
+
+    assert_eq!(done["counts"]["succeeded"], 175, "every job done: {done}");
+    assert_eq!(done["counts"]["failed"], 0);
+    let anthropic = sim.served(Protocol::Anthropic);
+    let openai = sim.served(Protocol::OpenAi);
+    // The breaker keeps calls off the failing primary: a handful of failures, not one per job.
+    assert!(
+        anthropic.faulted > 0 && anthropic.faulted < 40,
+        "the outage was met and contained: {anthropic:?}"
+    );
+    assert!(openai.ok > 0, "the fallback carried jobs: {openai:?}");
+    assert!(
+        anthropic.ok > 0,
+        "the primary is back in use after recovery: {anthropic:?}"
+    );
+    assert_eq!(anthropic.ok + openai.ok, 175, "one successful call per job");
+    let usage = app.get_json("/api/v1/usage").await;
+    let models: Vec<&str> = usage["by_model"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["provider"].as_str().unwrap())
+        .collect();
+    assert!(
+        models.contains(&"claude") && models.contains(&"gpt"),
+        "{usage}"
+    );
+    sim.shutdown().await;
+    app.cleanup().await;
+}
