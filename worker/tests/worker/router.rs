@@ -263,3 +263,58 @@ async fn two_processes_share_one_fleet_wide_limit() {
     assert!(done[7] >= Duration::from_millis(3400), "{done:?}");
     redis.clean().await;
 }
+
+/// Every protocol's own error shapes land in the right class.
+#[tokio::test]
+async fn each_protocol_maps_its_errors_to_the_taxonomy() {
+    let redis = TestRedis::create().await;
+    let cases: &[(&str, &str, &str)] = &[
+        ("openai", "429", "rate_limited"),
+        ("openai", "500", "server_error"),
+        ("openai", "quota", "quota_exhausted"),
+        ("openai", "malformed", "malformed_response"),
+        ("openai", "truncated", "malformed_response"),
+        ("openai", "hang", "timeout"),
+        ("anthropic", "429", "rate_limited"),
+        ("anthropic", "529", "overloaded"),
+        ("anthropic", "502", "server_error"),
+        ("anthropic", "quota", "quota_exhausted"),
+        ("anthropic", "truncated", "malformed_response"),
+        ("gemini", "429", "rate_limited"),
+        ("gemini", "503", "overloaded"),
+        ("gemini", "500", "server_error"),
+        ("gemini", "quota", "quota_exhausted"),
+        ("gemini", "malformed", "malformed_response"),
+    ];
+    for (kind, fault, class) in cases {
+        let sim = sim().await;
+        let protocol = match *kind {
+            "openai" => Protocol::OpenAi,
+            "anthropic" => Protocol::Anthropic,
+            _ => Protocol::Gemini,
+        };
+        sim.set_faults(protocol, script(fault, 1));
+        let mut d = deployment(&sim, kind);
+        d.timeout_secs = 1;
+        let mut s = Settings::from_figment(Settings::figment(None)).unwrap();
+        s.redis.url = redis.url.clone();
+        s.redis.namespace = redis.namespace.clone();
+        s.provider.max_attempts = 1;
+        s.router.max_wait_secs = 0;
+        s.router.chain = vec![kind.to_string()];
+        s.deployments = [(kind.to_string(), d)].into();
+        let r = Router::new(
+            &s,
+            connect_redis(&s.redis).await.unwrap(),
+            PriceTable::embedded(),
+        )
+        .unwrap();
+        let mut calls = Vec::new();
+        let result = r.generate(&request(), &mut calls).await;
+        assert!(result.is_err(), "{kind} {fault}");
+        assert_eq!(calls.len(), 1, "{kind} {fault}: {:?}", outcomes(&calls));
+        assert_eq!(calls[0].outcome, *class, "{kind} {fault}: {:?}", calls[0]);
+        sim.shutdown().await;
+    }
+    redis.clean().await;
+}
