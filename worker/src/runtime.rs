@@ -68,7 +68,21 @@ pub async fn start(
         owner: worker_name(0),
         settings: settings.clone(),
     });
-    let storage = article_queue(redis, &settings);
+    let storage = article_queue(redis.clone(), &settings);
+    {
+        let state = state.clone();
+        let namespace = settings.redis.namespace.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                state
+                    .router
+                    .publish_status(&redis, &namespace, &state.owner)
+                    .await;
+            }
+        });
+    }
     let concurrency = settings.worker.concurrency;
     let poll = Duration::from_millis(settings.worker.poll_interval_ms);
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);

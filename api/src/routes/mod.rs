@@ -5,6 +5,7 @@ pub mod body;
 pub mod health;
 pub mod jobs;
 pub mod params;
+pub mod providers;
 pub mod usage;
 pub mod views;
 
@@ -24,7 +25,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(batches::list_jobs)
                 .service(jobs::submit)
                 .service(jobs::get_job)
-                .service(usage::usage),
+                .service(usage::usage)
+                .service(providers::providers),
         );
 }
 

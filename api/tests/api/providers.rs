@@ -25,7 +25,6 @@ fn deployment(kind: &str, base_url: String) -> DeploymentSettings {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_175_link_batch_rides_out_a_primary_outage() {
-    let app = TestApp::spawn().await;
     // 150 ms per answer and 4 jobs at a time: the batch takes several seconds, so the outage
     // below is a part of it, not all of it.
     let sim = spawn_sim_with(|c| c.latency = Duration::from_millis(150)).await;
@@ -49,16 +48,25 @@ async fn a_175_link_batch_rides_out_a_primary_outage() {
             ..FaultProfile::default()
         },
     );
-    let batch = app.submit_batch(175).await;
-    let id = batch["id"].as_str().unwrap().to_owned();
     let (claude, gpt) = (
         deployment("anthropic", sim.base_url()),
         deployment("openai", sim.openai_base_url()),
     );
+    let chain = move |s: &mut bacowr_shared::config::Settings| {
+        s.router.chain = vec!["claude".into(), "gpt".into()];
+        s.deployments = [
+            ("claude".to_owned(), claude.clone()),
+            ("gpt".to_owned(), gpt.clone()),
+        ]
+        .into();
+    };
+    // API and workers share one configuration, as in production.
+    let app = TestApp::spawn_with(chain.clone()).await;
+    let batch = app.submit_batch(175).await;
+    let id = batch["id"].as_str().unwrap().to_owned();
     let worker = app
         .start_worker(&sim, move |s| {
-            s.router.chain = vec!["claude".into(), "gpt".into()];
-            s.deployments = [("claude".to_owned(), claude), ("gpt".to_owned(), gpt)].into();
+            chain(s);
             s.router.breaker_cooldown_secs = 1;
             s.router.breaker_min_calls = 3;
             s.router.breaker_window = 10;
@@ -83,6 +91,30 @@ async fn a_175_link_batch_rides_out_a_primary_outage() {
         "the primary is back in use after recovery: {anthropic:?}"
     );
     assert_eq!(anthropic.ok + openai.ok, 175, "one successful call per job");
+    // Ops see both deployments: breakers as the worker reported them, the primary's recent
+    // failures in its success rate, latency percentiles.
+    let providers = app.get_json("/api/v1/providers").await;
+    let list = providers["deployments"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{providers}");
+    let primary = &list[0];
+    assert_eq!(primary["name"], "claude");
+    assert_eq!(primary["kind"], "anthropic");
+    assert!(
+        primary["recent_success_rate"].as_f64().unwrap() < 1.0,
+        "{primary}"
+    );
+    assert!(
+        primary["recent_latency"]["p95_ms"].as_i64().unwrap() >= 150,
+        "{primary}"
+    );
+    let b = &primary["breakers"];
+    assert!(
+        b["closed"].as_u64().unwrap()
+            + b["open"].as_u64().unwrap()
+            + b["half_open"].as_u64().unwrap()
+            >= 1,
+        "{primary}"
+    );
     let usage = app.get_json("/api/v1/usage").await;
     let models: Vec<&str> = usage["by_model"]
         .as_array()

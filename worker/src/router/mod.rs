@@ -51,8 +51,8 @@ pub struct Router {
     max_wait: Duration,
 }
 
-/// What ops see of a deployment.
-#[derive(Debug, serde::Serialize)]
+/// What ops see of a deployment, as this process knows it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct DeploymentStatus {
     pub name: String,
     pub kind: String,
@@ -100,6 +100,33 @@ impl Router {
             backoff_max: Duration::from_millis(settings.provider.backoff_max_ms),
             max_wait: Duration::from_secs(r.max_wait_secs),
         })
+    }
+
+    /// Publishes this process's view of every deployment to Redis every few seconds, for
+    /// `GET /api/v1/providers`; entries of a stopped process expire on their own.
+    pub async fn publish_status(
+        &self,
+        redis: &redis::aio::ConnectionManager,
+        namespace: &str,
+        owner: &str,
+    ) {
+        let mut conn = redis.clone();
+        for status in self.status() {
+            let key = format!("{namespace}:providers:{}:{owner}", status.name);
+            let Ok(value) = serde_json::to_string(&status) else {
+                continue;
+            };
+            let result: Result<(), _> = redis::cmd("SET")
+                .arg(&key)
+                .arg(value)
+                .arg("EX")
+                .arg(30)
+                .query_async(&mut conn)
+                .await;
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "could not publish provider status");
+            }
+        }
     }
 
     pub fn status(&self) -> Vec<DeploymentStatus> {

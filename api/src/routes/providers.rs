@@ -1,0 +1,171 @@
+//! `/api/v1/providers`: for ops, each deployment of the router's chain: breaker states as the
+//! workers report them, recent success rate and latency percentiles from the call log, and
+//! the fleet-wide rate budget.
+
+use actix_web::{get, web};
+use chrono::Utc;
+use redis::AsyncCommands;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::{Deserialize, Serialize};
+
+use bacowr_shared::entities::llm_call;
+
+use crate::{
+    auth::Tenant,
+    error::{ApiError, ErrorBody},
+    state::AppState,
+};
+
+const WINDOW_MINUTES: i64 = 15;
+const SAMPLE: u64 = 5000;
+
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct BreakerCounts {
+    /// Worker processes that report the breaker closed, open or half-open.
+    pub closed: u32,
+    pub open: u32,
+    pub half_open: u32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LatencyView {
+    pub p50_ms: i64,
+    pub p95_ms: i64,
+    pub p99_ms: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RateBudgetView {
+    /// Requests and tokens per minute for the whole fleet; 0 means unlimited.
+    pub rpm_limit: u32,
+    pub tpm_limit: u32,
+    /// How long until the next request or token fits, in milliseconds (0: now).
+    pub rpm_wait_ms: i64,
+    pub tpm_wait_ms: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeploymentView {
+    pub name: String,
+    pub kind: String,
+    pub model: String,
+    pub breakers: BreakerCounts,
+    /// Calls in the last 15 minutes, all organizations.
+    pub recent_calls: u64,
+    pub recent_success_rate: Option<f64>,
+    pub recent_latency: Option<LatencyView>,
+    pub rate_budget: RateBudgetView,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProvidersView {
+    pub deployments: Vec<DeploymentView>,
+}
+
+#[derive(Deserialize)]
+struct Reported {
+    breaker: String,
+}
+
+fn percentile(sorted: &[i64], p: f64) -> i64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn breakers(state: &AppState, name: &str) -> BreakerCounts {
+    let mut conn = state.redis.clone();
+    let pattern = format!("{}:providers:{name}:*", state.settings.redis.namespace);
+    let mut counts = BreakerCounts::default();
+    let keys: Vec<String> = match conn.scan_match::<_, String>(&pattern).await {
+        Ok(mut iter) => {
+            let mut keys = Vec::new();
+            while let Some(Ok(k)) = iter.next_item().await {
+                keys.push(k);
+            }
+            keys
+        }
+        Err(_) => return counts,
+    };
+    for key in keys {
+        let value: Option<String> = conn.get(&key).await.unwrap_or(None);
+        match value
+            .and_then(|v| serde_json::from_str::<Reported>(&v).ok())
+            .map(|r| r.breaker)
+        {
+            Some(s) if s == "open" => counts.open += 1,
+            Some(s) if s == "half_open" => counts.half_open += 1,
+            Some(_) => counts.closed += 1,
+            None => {}
+        }
+    }
+    counts
+}
+
+async fn wait_ms(state: &AppState, key: &str, per_minute: u32) -> i64 {
+    if per_minute == 0 {
+        return 0;
+    }
+    let mut conn = state.redis.clone();
+    let key = format!("{}:ratelimit:{key}", state.settings.redis.namespace);
+    let tat: Option<f64> = conn.get(&key).await.unwrap_or(None);
+    let time: Result<(i64, i64), _> = redis::cmd("TIME").query_async(&mut conn).await;
+    let (Some(tat), Ok((secs, micros))) = (tat, time) else {
+        return 0;
+    };
+    let now = secs as f64 * 1000.0 + micros as f64 / 1000.0;
+    let interval = 60_000.0 / f64::from(per_minute);
+    // The limiter admits a call while its backlog is under one interval.
+    ((tat - now) - interval).max(0.0).round() as i64
+}
+
+/// Each deployment's breaker states, recent success rate and latency, and rate budget.
+#[utoipa::path(
+    get,
+    path = "/api/v1/providers",
+    tag = "operations",
+    responses((status = 200, body = ProvidersView), (status = 401, body = ErrorBody))
+)]
+#[get("/providers")]
+pub async fn providers(
+    _tenant: Tenant,
+    state: web::Data<AppState>,
+) -> Result<web::Json<ProvidersView>, ApiError> {
+    let since = Utc::now() - chrono::Duration::minutes(WINDOW_MINUTES);
+    let mut deployments = Vec::new();
+    for (name, d) in state.settings.chain() {
+        let rows: Vec<(String, i64)> = llm_call::Entity::find()
+            .select_only()
+            .column(llm_call::Column::Outcome)
+            .column(llm_call::Column::LatencyMs)
+            .filter(llm_call::Column::Provider.eq(name.as_str()))
+            .filter(llm_call::Column::CreatedAt.gt(since))
+            .order_by_desc(llm_call::Column::CreatedAt)
+            .limit(SAMPLE)
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        let ok = rows.iter().filter(|(o, _)| o == "ok").count();
+        let mut latencies: Vec<i64> = rows.iter().map(|(_, l)| *l).collect();
+        latencies.sort_unstable();
+        deployments.push(DeploymentView {
+            breakers: breakers(&state, &name).await,
+            recent_calls: rows.len() as u64,
+            recent_success_rate: (!rows.is_empty()).then(|| ok as f64 / rows.len() as f64),
+            recent_latency: (!latencies.is_empty()).then(|| LatencyView {
+                p50_ms: percentile(&latencies, 0.50),
+                p95_ms: percentile(&latencies, 0.95),
+                p99_ms: percentile(&latencies, 0.99),
+            }),
+            rate_budget: RateBudgetView {
+                rpm_limit: d.rpm,
+                tpm_limit: d.tpm,
+                rpm_wait_ms: wait_ms(&state, &format!("{name}:rpm"), d.rpm).await,
+                tpm_wait_ms: wait_ms(&state, &format!("{name}:tpm"), d.tpm).await,
+            },
+            kind: d.kind,
+            model: d.model,
+            name,
+        });
+    }
+    Ok(web::Json(ProvidersView { deployments }))
+}
