@@ -30,6 +30,7 @@ enum LlmCalls {
 
 #[derive(DeriveIden)]
 enum BatchCols {
+    ProviderChain,
     QcProfile,
     QcThresholds,
     DefaultLanguage,
@@ -66,6 +67,7 @@ impl MigrationTrait for Migration {
             json_null(BatchCols::QcThresholds).to_owned(),
             string_len_null(BatchCols::DefaultLanguage, 8).to_owned(),
             integer(BatchCols::FirstTryPassedJobs).default(0).to_owned(),
+            json_null(BatchCols::ProviderChain).to_owned(),
         ];
         for mut col in batch_cols {
             manager
@@ -136,6 +138,7 @@ impl MigrationTrait for Migration {
             BatchCols::QcThresholds,
             BatchCols::DefaultLanguage,
             BatchCols::FirstTryPassedJobs,
+            BatchCols::ProviderChain,
         ] {
             manager
                 .alter_table(

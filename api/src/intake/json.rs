@@ -17,6 +17,9 @@ pub struct SubmitBatch {
     /// Language for links whose own field, publisher TLD and target page say nothing.
     #[schema(example = "sv")]
     pub default_language: Option<String>,
+    /// Deployments this batch may use, in order: a chain, or one name to pin a provider.
+    #[schema(example = json!(["claude", "gpt"]))]
+    pub providers: Option<Vec<String>>,
 }
 
 /// One link assignment.

@@ -32,9 +32,16 @@ pub struct Submission {
     pub options: BatchOptions,
 }
 
-pub fn parse_json(body: &[u8], max_links: usize) -> Result<Submission, ApiError> {
+/// What a submission is checked against.
+pub struct Limits<'a> {
+    pub max_links: usize,
+    /// The configured deployment names a batch may choose from.
+    pub deployments: &'a [String],
+}
+
+pub fn parse_json(body: &[u8], limits: &Limits<'_>) -> Result<Submission, ApiError> {
     let (name, raw, options, mut errors) = json::parse(body)?;
-    finish(name, raw, options, &mut errors, max_links)
+    finish(name, raw, options, &mut errors, limits)
 }
 
 /// `POST /api/v1/jobs`: one link as a JSON object.
@@ -64,10 +71,10 @@ pub fn parse_single(body: &[u8]) -> Result<bacowr_shared::domain::LinkAssignment
 pub fn parse_csv(
     body: &[u8],
     options: RawOptions,
-    max_links: usize,
+    limits: &Limits<'_>,
 ) -> Result<Submission, ApiError> {
     let (raw, mut errors) = csv::parse(body)?;
-    finish(None, raw, options, &mut errors, max_links)
+    finish(None, raw, options, &mut errors, limits)
 }
 
 fn finish(
@@ -75,8 +82,9 @@ fn finish(
     raw: Vec<RawLink>,
     options: RawOptions,
     errors: &mut Vec<FieldError>,
-    max_links: usize,
+    limits: &Limits<'_>,
 ) -> Result<Submission, ApiError> {
+    let max_links = limits.max_links;
     if raw.is_empty() && errors.is_empty() {
         return Err(ApiError::validation(vec![FieldError {
             field: "links".into(),
@@ -108,7 +116,7 @@ fn finish(
         }
         other => other,
     };
-    let options = options.resolve(errors);
+    let options = options.resolve(limits.deployments, errors);
     let mut links = Vec::with_capacity(raw.len());
     for (row, link) in raw.into_iter().enumerate() {
         if link.malformed {

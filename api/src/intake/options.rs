@@ -16,6 +16,7 @@ pub struct RawOptions {
     pub profile: Option<String>,
     pub overrides: Option<Map<String, Value>>,
     pub default_language: Option<String>,
+    pub providers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub struct BatchOptions {
     pub qc_profile: String,
     pub qc_thresholds: QcThresholds,
     pub default_language: Option<Language>,
+    /// Deployments this batch may use, in order; `None`: the configured chain.
+    pub providers: Option<Vec<String>>,
 }
 
 /// `qc` in a JSON submission.
@@ -78,10 +81,55 @@ impl RawOptions {
             Some(Value::String(l)) => raw.default_language = Some(l),
             Some(_) => errors.push(error("default_language", "must be a string")),
         }
+        match root.remove("providers") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {
+                raw.providers = Some(
+                    items
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect(),
+                );
+            }
+            Some(_) => errors.push(error("providers", "must be an array of deployment names")),
+        }
         raw
     }
 
-    pub fn resolve(self, errors: &mut Vec<FieldError>) -> Option<BatchOptions> {
+    /// `providers=claude,gpt` from a query string.
+    pub fn providers_from_query(value: Option<&str>) -> Option<Vec<String>> {
+        value.map(|v| {
+            v.split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect()
+        })
+    }
+
+    /// Checks everything against the profiles and the configured deployments (`known`).
+    pub fn resolve(self, known: &[String], errors: &mut Vec<FieldError>) -> Option<BatchOptions> {
+        let providers = match self.providers {
+            None => Some(None),
+            Some(list) if list.is_empty() => {
+                errors.push(error("providers", "must name at least one deployment"));
+                None
+            }
+            Some(list) => {
+                let unknown: Vec<&String> = list.iter().filter(|p| !known.contains(p)).collect();
+                if unknown.is_empty() {
+                    Some(Some(list))
+                } else {
+                    errors.push(error(
+                        "providers",
+                        format!(
+                            "unknown deployment(s) {unknown:?}; configured: {}",
+                            known.join(", ")
+                        ),
+                    ));
+                    None
+                }
+            }
+        };
         let default_language = match self.default_language.as_deref().map(str::trim) {
             None | Some("") => Some(None),
             Some(l) => match Language::parse(l) {
@@ -104,6 +152,7 @@ impl RawOptions {
             qc_profile,
             qc_thresholds,
             default_language: default_language?,
+            providers: providers?,
         })
     }
 }

@@ -60,18 +60,24 @@ pub async fn submit(
     tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let limits = &state.settings.api;
-    let bytes = body::read_limited(&req, payload, limits.max_body_bytes).await?;
+    let api = &state.settings.api;
+    let bytes = body::read_limited(&req, payload, api.max_body_bytes).await?;
     let mime = body::media_type(&req);
+    let deployments: Vec<String> = state.settings.chain().into_iter().map(|(n, _)| n).collect();
+    let limits = intake::Limits {
+        max_links: api.max_links_per_batch,
+        deployments: &deployments,
+    };
     let submission = match mime.as_str() {
-        m if body::is_json(m) => intake::parse_json(&bytes, limits.max_links_per_batch)?,
+        m if body::is_json(m) => intake::parse_json(&bytes, &limits)?,
         "text/csv" | "application/csv" => {
             let options = intake::RawOptions {
                 profile: query.qc_profile.clone(),
                 overrides: None,
                 default_language: query.default_language.clone(),
+                providers: intake::RawOptions::providers_from_query(query.providers.as_deref()),
             };
-            intake::parse_csv(&bytes, options, limits.max_links_per_batch)?
+            intake::parse_csv(&bytes, options, &limits)?
         }
         other => return Err(ApiError::unsupported_media_type(other)),
     };

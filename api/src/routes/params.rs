@@ -39,6 +39,8 @@ pub struct SubmitParams {
     pub qc_profile: Option<String>,
     /// CSV only: language for links whose own, publisher TLD and target page say nothing.
     pub default_language: Option<String>,
+    /// CSV only: deployments this batch may use, comma-separated, e.g. `claude,gpt`.
+    pub providers: Option<String>,
     /// Validate and estimate tokens and cost without creating anything (200 with an estimate).
     #[param(value_type = Option<bool>)]
     pub dry_run: Option<String>,

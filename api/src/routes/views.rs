@@ -58,6 +58,9 @@ pub struct BatchView {
     pub cost_usd: f64,
     pub qc: QcSummary,
     pub default_language: Option<String>,
+    /// The deployments this batch may use, in order; absent: the configured chain.
+    #[schema(value_type = Option<Vec<String>>)]
+    pub providers: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -101,6 +104,7 @@ impl From<batch::Model> for BatchView {
                 thresholds: b.qc_thresholds,
             },
             default_language: b.default_language,
+            providers: b.provider_chain,
             created_at: b.created_at,
             updated_at: b.updated_at,
             finished_at: b.finished_at,

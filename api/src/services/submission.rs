@@ -48,6 +48,7 @@ pub async fn submit_batch(
             model.qc_profile = options.qc_profile;
             model.qc_thresholds = serde_json::to_value(&options.qc_thresholds).ok();
             model.default_language = options.default_language.map(|l| l.as_str().to_owned());
+            model.provider_chain = options.providers.map(|p| serde_json::json!(p));
             batch::Entity::insert(batch::ActiveModel::from(model.clone()))
                 .exec_without_returning(txn)
                 .await?;

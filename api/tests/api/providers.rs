@@ -129,3 +129,55 @@ async fn a_175_link_batch_rides_out_a_primary_outage() {
     sim.shutdown().await;
     app.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_can_pin_a_deployment() {
+    let sim = spawn_sim_with(|_| {}).await;
+    let (claude, gpt) = (
+        deployment("anthropic", sim.base_url()),
+        deployment("openai", sim.openai_base_url()),
+    );
+    let chain = move |s: &mut bacowr_shared::config::Settings| {
+        s.router.chain = vec!["claude".into(), "gpt".into()];
+        s.deployments = [
+            ("claude".to_owned(), claude.clone()),
+            ("gpt".to_owned(), gpt.clone()),
+        ]
+        .into();
+    };
+    let app = TestApp::spawn_with(chain.clone()).await;
+
+    let mut body = crate::helpers::batch_body(3);
+    body["providers"] = serde_json::json!(["nope"]);
+    let resp = app.post_json("/api/v1/batches", &body).await;
+    crate::helpers::assert_error(
+        resp,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        Some("providers"),
+    )
+    .await;
+
+    body["providers"] = serde_json::json!(["gpt"]);
+    let batch: serde_json::Value = app
+        .post_json("/api/v1/batches", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(batch["providers"], serde_json::json!(["gpt"]));
+    let worker = app.start_worker(&sim, chain).await;
+    let done = app
+        .wait_for_batch(batch["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    worker.stop().await;
+    assert_eq!(done["counts"]["succeeded"], 3, "{done}");
+    assert_eq!(
+        sim.served(Protocol::Anthropic).requests,
+        0,
+        "the pinned batch never used claude"
+    );
+    assert_eq!(sim.served(Protocol::OpenAi).ok, 3);
+    sim.shutdown().await;
+    app.cleanup().await;
+}

@@ -34,6 +34,9 @@ pub struct Model {
     pub default_language: Option<String>,
     /// Jobs whose first draft passed QC without autofix or regeneration.
     pub first_try_passed_jobs: i32,
+    /// The deployments this batch may use, in order (a chain, or one pinned); `None`: all.
+    #[sea_orm(column_type = "Json", nullable)]
+    pub provider_chain: Option<Json>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -74,6 +77,7 @@ impl Model {
             qc_profile,
             default_language: None,
             first_try_passed_jobs: 0,
+            provider_chain: None,
         }
     }
 }

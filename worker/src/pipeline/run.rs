@@ -71,6 +71,9 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
         )
     };
 
+    let only: Option<Vec<String>> = batch
+        .and_then(|b| b.provider_chain.clone())
+        .and_then(|v| serde_json::from_value(v).ok());
     let mut calls = Vec::new();
     let mut request = base.clone();
     let mut best: Option<ArticleToStore> = None;
@@ -78,7 +81,11 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
     let mut provider_error = None;
     let mut reserved: Vec<String> = Vec::new();
     for regenerations in 0..=t.max_regenerations {
-        let generation = match state.router.generate(&request, &mut calls).await {
+        let generation = match state
+            .router
+            .generate_with(&request, only.as_deref(), &mut calls)
+            .await
+        {
             Ok(g) => g,
             Err(e) => {
                 provider_error = Some(e);

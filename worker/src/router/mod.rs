@@ -174,11 +174,37 @@ impl Router {
         request: &GenerationRequest,
         calls: &mut Vec<CallRecord>,
     ) -> Result<Generation, ProviderError> {
+        self.generate_with(request, None, calls).await
+    }
+
+    /// The deployments of `only` (a batch's own chain, in its order), else the whole chain.
+    /// Names no longer configured are skipped; if none is left, the whole chain is used.
+    fn chain<'a>(&'a self, only: Option<&[String]>) -> Vec<&'a Deployment> {
+        let picked: Vec<&Deployment> = only
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|name| self.deployments.iter().find(|d| &d.name == name))
+            .collect();
+        if picked.is_empty() {
+            self.deployments.iter().collect()
+        } else {
+            picked
+        }
+    }
+
+    /// [`Router::generate`] over a batch's chosen deployments.
+    pub async fn generate_with(
+        &self,
+        request: &GenerationRequest,
+        only: Option<&[String]>,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Generation, ProviderError> {
+        let chain = self.chain(only);
         let deadline = Instant::now() + self.max_wait;
         let mut last_error: Option<ProviderError> = None;
         let mut rounds = 0u32;
         loop {
-            for d in &self.deployments {
+            for d in &chain {
                 match self.try_deployment(d, request, calls, deadline).await {
                     Ok(g) => return Ok(g),
                     Err(Some(e)) if e.class.action() == Action::Fail => return Err(e),
@@ -190,8 +216,7 @@ impl Router {
             // Every deployment is open, rate-limited or failing: wait for the earliest
             // reopening (or a backoff), within the job's budget.
             let now = Instant::now();
-            let reopen = self
-                .deployments
+            let reopen = chain
                 .iter()
                 .filter_map(|d| self.breaker(&d.name, |b| b.reopens_at(now)))
                 .min();
