@@ -92,7 +92,8 @@ pub async fn submit(
             submission.links.len(),
             &options.qc_profile,
             &options.qc_thresholds,
-            &state.settings.provider,
+            &state.settings,
+            options.providers.as_deref(),
             &state.prices,
         )));
     }

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use bacowr_shared::{
-    config::ProviderSettings,
+    config::Settings,
     pricing::{PriceTable, Usage},
     qc::QcThresholds,
 };
@@ -36,14 +36,34 @@ pub struct EstimateFigures {
     pub cost_usd: f64,
 }
 
+/// Estimated against the first deployment the batch would use.
 pub fn estimate(
     links: usize,
     profile: &str,
     thresholds: &QcThresholds,
-    provider: &ProviderSettings,
+    settings: &Settings,
+    providers: Option<&[String]>,
     prices: &PriceTable,
 ) -> Estimate {
-    let price = provider.price(prices, chrono::Utc::now().date_naive());
+    let chain = settings.chain();
+    let first = providers
+        .and_then(|p| p.first())
+        .and_then(|name| chain.iter().find(|(n, _)| n == name))
+        .or_else(|| chain.first())
+        .cloned();
+    let (deployment, d) = first.expect("a chain always has a deployment");
+    let fallback = &settings.provider;
+    let price = prices
+        .price(
+            d.price_provider(),
+            &d.model,
+            chrono::Utc::now().date_naive(),
+        )
+        .unwrap_or(bacowr_shared::pricing::Price {
+            input: fallback.price_input_per_mtok,
+            cached_input: fallback.price_input_per_mtok,
+            output: fallback.price_output_per_mtok,
+        });
     let words = f64::from(thresholds.min_words + thresholds.max_words) / 2.0;
     let per_call_out = (words * TOKENS_PER_WORD).round() as i64;
     let figures = |calls_per_job: i64| {
@@ -62,15 +82,15 @@ pub fn estimate(
     };
     Estimate {
         links,
-        provider: provider.name.clone(),
-        model: provider.model.clone(),
+        provider: deployment.clone(),
+        model: d.model.clone(),
         qc_profile: profile.to_owned(),
         expected: figures(1),
         maximum: figures(1 + i64::from(thresholds.max_regenerations)),
         assumptions: format!(
             "{PROMPT_TOKENS} prompt tokens per call, {TOKENS_PER_WORD} completion tokens per \
-             article word, {words:.0} words per article; prices of {} {} today",
-            provider.name, provider.model
+             article word, {words:.0} words per article; prices of {deployment} ({}) today",
+            d.model
         ),
     }
 }

@@ -267,7 +267,8 @@ impl Router {
                 return Err(last);
             }
             let started = StdInstant::now();
-            let result = d.client.generate(request).await;
+            let span = tracing::info_span!("provider_call", deployment = %d.name, model = %d.settings.model, kind = %d.settings.kind);
+            let result = tracing::Instrument::instrument(d.client.generate(request), span).await;
             let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
             match result {
                 Ok(g) => {

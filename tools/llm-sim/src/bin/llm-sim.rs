@@ -1,5 +1,9 @@
 //! `llm-sim [--listen 127.0.0.1:7777] [--site 127.0.0.1:7778] [--latency-ms 0] [--words 820] [--api-key KEY]
-//! [--violate RULE [--violate-once]]`
+//! [--violate RULE [--violate-once]] [--faults FILE.json]`
+//!
+//! `--faults` takes `{"anthropic": {"error_rate": 0.2, "error_status": 529}, "gemini": {…}}`
+//! (see `chaos::FaultProfile`); `POST /admin/faults` changes them at run time and
+//! `GET /admin/stats` tells what each route served.
 
 use std::time::Duration;
 
@@ -36,9 +40,22 @@ async fn main() {
                 }))
             }
             "--violate-once" => config.violate_once = true,
+            "--faults" => {
+                let path = value();
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                    eprintln!("llm-sim: cannot read {path}: {e}");
+                    std::process::exit(2)
+                });
+                let profiles: std::collections::HashMap<llm_sim::Protocol, llm_sim::FaultProfile> =
+                    serde_json::from_str(&text).unwrap_or_else(|e| {
+                        eprintln!("llm-sim: {path}: {e}");
+                        std::process::exit(2)
+                    });
+                config.faults = profiles.into_iter().collect();
+            }
             _ => {
                 eprintln!(
-                    "usage: llm-sim [--listen ADDR] [--site ADDR] [--latency-ms N] [--words N] [--api-key KEY] \
+                    "usage: llm-sim [--listen ADDR] [--site ADDR] [--latency-ms N] [--faults FILE.json] [--words N] [--api-key KEY] \
                      [--violate short|no_anchor|mangled_anchor|duplicate_anchor|list|\
                      anchor_in_heading|banned_phrase|no_trust_links|bad_json [--violate-once]]"
                 );
