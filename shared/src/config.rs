@@ -411,6 +411,29 @@ mod tests {
         });
     }
 
+    /// The README's worked example is a configuration that loads.
+    #[test]
+    fn the_readme_example_loads() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("A worked example")
+            .expect("the README has the example");
+        let block = readme[start..]
+            .split("```toml")
+            .nth(1)
+            .expect("a toml block");
+        let toml = block.split("```").next().unwrap().to_owned();
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("example.toml", &toml)?;
+            jail.set_env("ANTHROPIC_API_KEY", "a");
+            let s = Settings::from_figment(Settings::figment(Some("example.toml".into()))).unwrap();
+            let names: Vec<String> = s.chain().into_iter().map(|(n, _)| n).collect();
+            assert_eq!(names, ["claude", "gpt", "gemini"]);
+            assert_eq!(s.chain()[0].1.key(), "a");
+            Ok(())
+        });
+    }
+
     #[test]
     fn invalid_values_name_the_field() {
         figment::Jail::expect_with(|jail| {
