@@ -16,6 +16,8 @@ pub struct FaultProfile {
     /// Share of calls (0-1) answered with `error_status` (500, 502, 503, 529, 429…).
     pub error_rate: f64,
     pub error_status: u16,
+    /// Further shares per status, e.g. `{"500": 0.05, "503": 0.1, "529": 0.02}`.
+    pub error_rates: std::collections::BTreeMap<String, f64>,
     /// Retry hint on 429s: `retry-after` header (OpenAI, Anthropic) or `retryDelay` (Gemini).
     pub retry_after_secs: Option<u64>,
     /// Every call answers "quota / spend limit exhausted".
@@ -160,19 +162,28 @@ impl RouteChaos {
                 };
             }
         }
+        let status_fault = |status: u16| match status {
+            429 => Fault::RateLimited {
+                retry_after_secs: p.retry_after_secs,
+            },
+            0 => Fault::Status(500),
+            s => Fault::Status(s),
+        };
         edge += p.error_rate;
         if r < edge {
-            let fault = match p.error_status {
-                429 => Fault::RateLimited {
-                    retry_after_secs: p.retry_after_secs,
-                },
-                0 => Fault::Status(500),
-                s => Fault::Status(s),
-            };
             return Decision {
                 latency,
-                fault: Some(fault),
+                fault: Some(status_fault(p.error_status)),
             };
+        }
+        for (status, rate) in &p.error_rates {
+            edge += rate;
+            if r < edge {
+                return Decision {
+                    latency,
+                    fault: Some(status_fault(status.parse().unwrap_or(500))),
+                };
+            }
         }
         Decision {
             latency,
@@ -215,6 +226,39 @@ mod tests {
                 retry_after_secs: Some(3)
             })
         );
+    }
+}
+
+#[cfg(test)]
+mod rates {
+    use super::*;
+
+    #[test]
+    fn error_rates_per_status_add_up() {
+        let mut c = RouteChaos::default();
+        let rates = [
+            ("500".to_owned(), 0.2),
+            ("503".to_owned(), 0.2),
+            ("529".to_owned(), 0.2),
+        ]
+        .into();
+        c.set(FaultProfile {
+            error_rates: rates,
+            ..FaultProfile::default()
+        });
+        let mut seen = std::collections::BTreeMap::new();
+        for _ in 0..5000 {
+            *seen.entry(format!("{:?}", c.decide().fault)).or_insert(0) += 1;
+        }
+        for key in [
+            "Some(Status(500))",
+            "Some(Status(503))",
+            "Some(Status(529))",
+        ] {
+            let n = seen[key];
+            assert!((850..1150).contains(&n), "{key}: {n} of 5000");
+        }
+        assert!((1800..2200).contains(&seen["None"]));
     }
 }
 
