@@ -1,6 +1,6 @@
-//! `/api/v1/providers`: for ops, each deployment of the router's chain: breaker states as the
-//! workers report them, recent success rate and latency percentiles from the call log, and
-//! the fleet-wide rate budget.
+//! `/api/v1/providers`: each deployment of the router's chain: breaker states as the workers
+//! report them, the fleet-wide rate budget, and the caller's recent success rate and latency
+//! percentiles from the call log (fleet-wide call statistics wait for ops roles, #7).
 
 use actix_web::{get, web};
 use chrono::Utc;
@@ -50,7 +50,7 @@ pub struct DeploymentView {
     pub kind: String,
     pub model: String,
     pub breakers: BreakerCounts,
-    /// Calls in the last 15 minutes, all organizations.
+    /// This organization's calls in the last 15 minutes.
     pub recent_calls: u64,
     pub recent_success_rate: Option<f64>,
     pub recent_latency: Option<LatencyView>,
@@ -113,9 +113,8 @@ async fn wait_ms(state: &AppState, key: &str, per_minute: u32) -> i64 {
         return 0;
     };
     let now = secs as f64 * 1000.0 + micros as f64 / 1000.0;
-    let interval = 60_000.0 / f64::from(per_minute);
-    // The limiter admits a call while its backlog is under one interval.
-    ((tat - now) - interval).max(0.0).round() as i64
+    // The limiter admits a call once everything booked before it is due.
+    (tat - now).max(0.0).ceil() as i64
 }
 
 /// Each deployment's breaker states, recent success rate and latency, and rate budget.
@@ -127,7 +126,7 @@ async fn wait_ms(state: &AppState, key: &str, per_minute: u32) -> i64 {
 )]
 #[get("/providers")]
 pub async fn providers(
-    _tenant: Tenant,
+    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ProvidersView>, ApiError> {
     let since = Utc::now() - chrono::Duration::minutes(WINDOW_MINUTES);
@@ -138,6 +137,8 @@ pub async fn providers(
             .column(llm_call::Column::Outcome)
             .column(llm_call::Column::LatencyMs)
             .filter(llm_call::Column::Provider.eq(name.as_str()))
+            // Call statistics stay within the tenant until ops roles exist (#7).
+            .filter(llm_call::Column::OrgId.eq(tenant.org_id.uuid()))
             .filter(llm_call::Column::CreatedAt.gt(since))
             .order_by_desc(llm_call::Column::CreatedAt)
             .limit(SAMPLE)

@@ -23,7 +23,7 @@ impl Anthropic {
     pub fn new(name: &str, d: &DeploymentSettings) -> Result<Self, reqwest::Error> {
         Ok(Self {
             http: http::client(d.timeout())?,
-            base_url: d.base_url.trim_end_matches('/').to_owned(),
+            base_url: d.base_url().trim_end_matches('/').to_owned(),
             api_key: d.key(),
             model: d.model.clone(),
             name: name.to_owned(),

@@ -17,8 +17,10 @@ pub enum ErrorClass {
     Connection,
     /// 200 with a body that is not the protocol's answer, or truncated.
     Malformed,
-    /// 400/404/422 the request itself caused.
+    /// 400/413/422: the request as this provider saw it (another may take it).
     BadRequest,
+    /// 404: the model (or endpoint) does not exist here, e.g. a retired model name.
+    ModelNotFound,
     /// 401/403: a bad or revoked key.
     Auth,
     /// Quota or spend limit exhausted: OpenAI `insufficient_quota`, Anthropic credit balance,
@@ -35,8 +37,6 @@ pub enum Action {
     Retry,
     /// Never retry here; try the next deployment.
     FallBack,
-    /// No deployment can succeed with this request.
-    Fail,
 }
 
 impl ErrorClass {
@@ -45,20 +45,29 @@ impl ErrorClass {
             Self::Server | Self::Timeout | Self::Connection | Self::Malformed => Action::Retry,
             // The breaker opens for the hinted delay; other deployments go on meanwhile.
             Self::RateLimited | Self::Overloaded => Action::FallBack,
-            // Another provider's model may have a larger context or different policies.
-            Self::Auth | Self::QuotaExhausted | Self::ContentPolicy | Self::ContextTooLong => {
-                Action::FallBack
-            }
-            Self::BadRequest => Action::Fail,
+            // One provider's refusal of a parameter or of the content is not another's, so
+            // even a bad request moves on; the router stops once every deployment refused.
+            Self::Auth
+            | Self::QuotaExhausted
+            | Self::ModelNotFound
+            | Self::ContentPolicy
+            | Self::ContextTooLong
+            | Self::BadRequest => Action::FallBack,
         }
+    }
+
+    /// Failures caused by this request rather than the deployment's health: the breaker does
+    /// not count them, and the deployment is not asked again for this request.
+    pub fn is_request_specific(self) -> bool {
+        matches!(
+            self,
+            Self::BadRequest | Self::ContentPolicy | Self::ContextTooLong
+        )
     }
 
     /// Failures that say something about the deployment's health (the breaker counts them).
     pub fn counts_against_deployment(self) -> bool {
-        !matches!(
-            self,
-            Self::BadRequest | Self::ContentPolicy | Self::ContextTooLong
-        )
+        !self.is_request_specific()
     }
 
     pub fn as_str(self) -> &'static str {
@@ -70,6 +79,7 @@ impl ErrorClass {
             Self::Connection => "connection_error",
             Self::Malformed => "malformed_response",
             Self::BadRequest => "bad_request",
+            Self::ModelNotFound => "model_not_found",
             Self::Auth => "auth_error",
             Self::QuotaExhausted => "quota_exhausted",
             Self::ContentPolicy => "content_policy",
@@ -93,6 +103,7 @@ impl ErrorClass {
         }
         match status {
             401 | 403 => Self::Auth,
+            404 | 410 => Self::ModelNotFound,
             408 => Self::Timeout,
             429 => Self::RateLimited,
             529 => Self::Overloaded,
@@ -190,6 +201,12 @@ mod tests {
         assert_eq!(ErrorClass::from_status(400, "bad"), ErrorClass::BadRequest);
         assert_eq!(ErrorClass::Server.action(), Action::Retry);
         assert_eq!(ErrorClass::QuotaExhausted.action(), Action::FallBack);
-        assert_eq!(ErrorClass::BadRequest.action(), Action::Fail);
+        assert_eq!(ErrorClass::BadRequest.action(), Action::FallBack);
+        assert_eq!(
+            ErrorClass::from_status(404, "model not found"),
+            ErrorClass::ModelNotFound
+        );
+        assert!(ErrorClass::ContentPolicy.is_request_specific());
+        assert!(ErrorClass::ModelNotFound.counts_against_deployment());
     }
 }

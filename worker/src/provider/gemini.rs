@@ -22,7 +22,7 @@ impl Gemini {
     pub fn new(name: &str, d: &DeploymentSettings) -> Result<Self, reqwest::Error> {
         Ok(Self {
             http: http::client(d.timeout())?,
-            base_url: d.base_url.trim_end_matches('/').to_owned(),
+            base_url: d.base_url().trim_end_matches('/').to_owned(),
             api_key: d.key(),
             model: d.model.clone(),
             name: name.to_owned(),
@@ -158,7 +158,8 @@ impl TextGenerator for Gemini {
             text,
             tokens_in: n("promptTokenCount"),
             tokens_cached: n("cachedContentTokenCount"),
-            tokens_out: n("candidatesTokenCount"),
+            // Thinking models bill their thoughts at the output rate.
+            tokens_out: n("candidatesTokenCount") + n("thoughtsTokenCount"),
             model: answer["modelVersion"]
                 .as_str()
                 .unwrap_or(&self.model)

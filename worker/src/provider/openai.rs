@@ -34,11 +34,19 @@ pub struct OpenAiCompatible {
     structured_output: String,
 }
 
-/// The HTTP layer under async-openai: one request, no retries, the retry hint kept.
+/// What the HTTP layer saw of the answer, for errors async-openai can't parse (OpenRouter,
+/// vLLM, Ollama and plain-text error bodies differ from OpenAI's).
+#[derive(Default)]
+struct Seen {
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+}
+
+/// The HTTP layer under async-openai: one request, no retries, status and retry hint kept.
 #[derive(Clone)]
 struct Plain {
     http: reqwest::Client,
-    hint: Arc<Mutex<Option<Duration>>>,
+    seen: Arc<Mutex<Seen>>,
 }
 
 impl tower::Service<HttpRequestFactory> for Plain {
@@ -52,14 +60,13 @@ impl tower::Service<HttpRequestFactory> for Plain {
 
     fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
         let http = self.http.clone();
-        let hint = self.hint.clone();
+        let seen = self.seen.clone();
         Box::pin(async move {
             let request = factory.build().await?;
             let response = http.execute(request).await.map_err(OpenAIError::Reqwest)?;
-            if let Some(after) = retry_after(response.headers())
-                && let Ok(mut slot) = hint.lock()
-            {
-                *slot = Some(after);
+            if let Ok(mut seen) = seen.lock() {
+                seen.status = Some(response.status().as_u16());
+                seen.retry_after = retry_after(response.headers());
             }
             Ok(response)
         })
@@ -132,16 +139,20 @@ impl TextGenerator for OpenAiCompatible {
         let body = args.build().map_err(|e| invalid(e.to_string()))?;
         // A client per call, so the retry hint belongs to this call alone; the reqwest client
         // (and its connection pool) is shared.
-        let hint = Arc::new(Mutex::new(None));
+        let seen = Arc::new(Mutex::new(Seen::default()));
         let client = Client::with_config(self.config.clone())
             .with_http_client(self.http.clone())
             .with_http_service(Plain {
                 http: self.http.clone(),
-                hint: hint.clone(),
+                seen: seen.clone(),
             });
         let response = client.chat().create(body).await.map_err(|e| {
-            let mut error = classify(e);
-            error.retry_after = hint.lock().ok().and_then(|h| *h);
+            let (status, hint) = seen
+                .lock()
+                .map(|s| (s.status, s.retry_after))
+                .unwrap_or_default();
+            let mut error = classify(e, status);
+            error.retry_after = hint;
             error
         })?;
         let text = response
@@ -171,8 +182,18 @@ impl TextGenerator for OpenAiCompatible {
     }
 }
 
-fn classify(error: OpenAIError) -> ProviderError {
+fn classify(error: OpenAIError, status: Option<u16>) -> ProviderError {
     let message = error.to_string();
+    // An error body async-openai could not parse still came with an HTTP status.
+    if let (OpenAIError::JSONDeserialize(..), Some(status)) = (&error, status)
+        && status >= 400
+    {
+        return ProviderError::new(
+            ErrorClass::from_status(status, &message),
+            Some(status),
+            message,
+        );
+    }
     match error {
         OpenAIError::ApiError(api) => {
             let status = api.status_code.as_u16();

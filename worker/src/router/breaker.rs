@@ -82,12 +82,18 @@ impl Breaker {
     }
 
     pub fn on_success(&mut self) {
-        self.probing = false;
-        if self.state != BreakerState::Closed {
-            self.state = BreakerState::Closed;
-            self.window.clear();
+        match self.state {
+            // Only the half-open probe closes the breaker; a call that was already in flight
+            // when it opened says nothing about now.
+            BreakerState::Open => {}
+            BreakerState::HalfOpen => {
+                self.probing = false;
+                self.state = BreakerState::Closed;
+                self.window.clear();
+                self.push(true);
+            }
+            BreakerState::Closed => self.push(true),
         }
-        self.push(true);
     }
 
     pub fn on_failure(&mut self, class: ErrorClass, hint: Option<Duration>, now: Instant) {
@@ -112,9 +118,15 @@ impl Breaker {
         }
     }
 
+    /// Opens until `until`, never shortening an opening already in force (a late, milder
+    /// failure must not cut a quota lockout short).
     fn open(&mut self, until: Instant) {
+        if self.state == BreakerState::Open {
+            self.open_until = self.open_until.max(until);
+        } else {
+            self.open_until = until;
+        }
         self.state = BreakerState::Open;
-        self.open_until = until;
     }
 
     fn push(&mut self, ok: bool) {

@@ -27,7 +27,7 @@ use crate::{
     provider::{Action, Client, ErrorClass, Generation, GenerationRequest, ProviderError},
 };
 use breaker::{Breaker, BreakerConfig, BreakerState};
-use ratelimit::{Limit, RateLimiter};
+use ratelimit::{Limits, RateLimiter};
 
 /// A rate-limit wait longer than this sends the call to the next deployment instead.
 const MAX_INLINE_WAIT: Duration = Duration::from_secs(5);
@@ -202,15 +202,28 @@ impl Router {
         let chain = self.chain(only);
         let deadline = Instant::now() + self.max_wait;
         let mut last_error: Option<ProviderError> = None;
+        // Deployments that refused this very request (bad request, content policy, context
+        // length): asking them again would only fail again, and may be billed.
+        let mut refused: Vec<&str> = Vec::new();
         let mut rounds = 0u32;
         loop {
             for d in &chain {
+                if refused.contains(&d.name.as_str()) {
+                    continue;
+                }
                 match self.try_deployment(d, request, calls, deadline).await {
                     Ok(g) => return Ok(g),
-                    Err(Some(e)) if e.class.action() == Action::Fail => return Err(e),
-                    Err(Some(e)) => last_error = Some(e),
+                    Err(Some(e)) => {
+                        if e.class.is_request_specific() {
+                            refused.push(&d.name);
+                        }
+                        last_error = Some(e);
+                    }
                     Err(None) => {}
                 }
+            }
+            if refused.len() == chain.len() {
+                return Err(last_error.expect("a refusal left its error"));
             }
             rounds += 1;
             // Every deployment is open, rate-limited or failing: wait for the earliest
@@ -261,7 +274,7 @@ impl Router {
             if !self.breaker(&d.name, |b| b.try_acquire(Instant::now())) {
                 return Err(last);
             }
-            if !self.within_rate(d, request).await {
+            if !self.within_rate(d, request, deadline).await {
                 // Give the half-open probe slot back: this call never went out.
                 self.breaker(&d.name, |b| b.release_probe());
                 return Err(last);
@@ -325,43 +338,29 @@ impl Router {
         }
     }
 
-    /// Waits briefly for the deployment's fleet-wide budget; `false` if it is far off.
-    async fn within_rate(&self, d: &Deployment, request: &GenerationRequest) -> bool {
-        let tokens = request.estimated_tokens();
-        let rpm_key = format!("{}:rpm", d.name);
-        let tpm_key = format!("{}:tpm", d.name);
-        for _ in 0..20 {
-            let wait = self
-                .limiter
-                .check(&Limit {
-                    key: &rpm_key,
-                    per_minute: d.settings.rpm,
-                    cost: 1,
-                })
-                .await;
+    /// Waits briefly (and never past the job's deadline) for the deployment's fleet-wide
+    /// budget; `false` if it is further off.
+    async fn within_rate(
+        &self,
+        d: &Deployment,
+        request: &GenerationRequest,
+        deadline: Instant,
+    ) -> bool {
+        let limits = Limits {
+            deployment: &d.name,
+            rpm: d.settings.rpm,
+            tpm: d.settings.tpm,
+            tokens: request.estimated_tokens(),
+        };
+        loop {
+            let wait = self.limiter.check(&limits).await;
             if wait.is_zero() {
-                let wait_tokens = self
-                    .limiter
-                    .check(&Limit {
-                        key: &tpm_key,
-                        per_minute: d.settings.tpm,
-                        cost: tokens,
-                    })
-                    .await;
-                if wait_tokens.is_zero() {
-                    return true;
-                }
-                if wait_tokens > MAX_INLINE_WAIT {
-                    return false;
-                }
-                tokio::time::sleep(wait_tokens).await;
-                continue;
+                return true;
             }
-            if wait > MAX_INLINE_WAIT {
+            if wait > MAX_INLINE_WAIT || Instant::now() + wait > deadline {
                 return false;
             }
             tokio::time::sleep(wait).await;
         }
-        false
     }
 }

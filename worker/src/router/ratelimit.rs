@@ -6,21 +6,37 @@ use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use redis::{Script, aio::ConnectionManager};
 
-/// Returns 0 and books `cost` units, or the milliseconds to wait before `cost` fits.
+/// Books one request on KEYS[1] and ARGV[3] tokens on KEYS[2] (intervals in ms per unit in
+/// ARGV[1], ARGV[2]; 0 = no limit), both or neither. Returns -1 when booked, else the whole
+/// milliseconds to wait until both fit.
 const GCRA: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local interval = tonumber(ARGV[1])
-local cost = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local wait = tat - now
-if wait > 0 and cost > 0 and wait >= interval then
-  return wait
+local wait = 0
+local tats = {}
+for i = 1, 2 do
+  local interval = tonumber(ARGV[i])
+  if interval > 0 then
+    local tat = tonumber(redis.call('GET', KEYS[i]) or now)
+    if tat < now then tat = now end
+    tats[i] = tat
+    -- A call goes out once everything booked before it is due.
+    local w = tat - now
+    if w > wait then wait = w end
+  end
 end
-local new_tat = tat + interval * cost
-redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now) + 1000)
-return 0
+if wait > 0 then
+  return math.ceil(wait)
+end
+local costs = {1, tonumber(ARGV[3])}
+for i = 1, 2 do
+  local interval = tonumber(ARGV[i])
+  if interval > 0 then
+    local new_tat = tats[i] + interval * costs[i]
+    redis.call('SET', KEYS[i], new_tat, 'PX', math.ceil(new_tat - now) + 1000)
+  end
+end
+return -1
 "#;
 
 pub struct RateLimiter {
@@ -30,11 +46,21 @@ pub struct RateLimiter {
     local: Mutex<HashMap<String, tokio::time::Instant>>,
 }
 
-/// One limit: `per_minute` units shared by the fleet.
-pub struct Limit<'a> {
-    pub key: &'a str,
-    pub per_minute: u32,
-    pub cost: u32,
+/// A deployment's fleet-wide budget.
+pub struct Limits<'a> {
+    pub deployment: &'a str,
+    pub rpm: u32,
+    pub tpm: u32,
+    /// Tokens this call will use, estimated.
+    pub tokens: u32,
+}
+
+fn interval_ms(per_minute: u32) -> f64 {
+    if per_minute == 0 {
+        0.0
+    } else {
+        60_000.0 / f64::from(per_minute)
+    }
 }
 
 impl RateLimiter {
@@ -47,38 +73,43 @@ impl RateLimiter {
         }
     }
 
-    /// Zero when the call may go now (and is booked), else how long to wait first.
-    pub async fn check(&self, limit: &Limit<'_>) -> Duration {
-        if limit.per_minute == 0 {
+    /// Zero when the call may go now (and is booked on both limits), else how long to wait.
+    pub async fn check(&self, limits: &Limits<'_>) -> Duration {
+        if limits.rpm == 0 && limits.tpm == 0 {
             return Duration::ZERO;
         }
-        // Milliseconds per unit; a single call larger than a minute's budget still goes,
-        // alone, once the bucket is empty.
-        let interval_ms = 60_000.0 / f64::from(limit.per_minute);
-        let key = format!("{}:ratelimit:{}", self.namespace, limit.key);
+        let rpm_key = format!("{}:ratelimit:{}:rpm", self.namespace, limits.deployment);
+        let tpm_key = format!("{}:ratelimit:{}:tpm", self.namespace, limits.deployment);
         let mut conn = self.redis.clone();
         let result: Result<i64, _> = self
             .script
-            .key(&key)
-            .arg(interval_ms)
-            .arg(limit.cost)
+            .key(&rpm_key)
+            .key(&tpm_key)
+            .arg(interval_ms(limits.rpm))
+            .arg(interval_ms(limits.tpm))
+            .arg(limits.tokens)
             .invoke_async(&mut conn)
             .await;
         match result {
-            Ok(wait_ms) => Duration::from_millis(wait_ms.max(0) as u64),
+            Ok(wait_ms) if wait_ms < 0 => Duration::ZERO,
+            Ok(wait_ms) => Duration::from_millis(wait_ms.max(1) as u64),
             Err(e) => {
                 tracing::warn!(error = %e, "fleet rate limiter unavailable; limiting this process only");
-                self.check_local(&key, interval_ms, limit.cost)
+                self.check_local(&rpm_key, interval_ms(limits.rpm), 1)
+                    .max(self.check_local(&tpm_key, interval_ms(limits.tpm), limits.tokens))
             }
         }
     }
 
     fn check_local(&self, key: &str, interval_ms: f64, cost: u32) -> Duration {
+        if interval_ms == 0.0 {
+            return Duration::ZERO;
+        }
         let now = tokio::time::Instant::now();
         let mut local = self.local.lock().expect("limiter lock");
         let tat = local.get(key).copied().unwrap_or(now).max(now);
         let interval = Duration::from_micros((interval_ms * 1000.0) as u64);
-        if tat > now && tat - now >= interval {
+        if tat > now {
             return tat - now;
         }
         local.insert(key.to_owned(), tat + interval * cost);
