@@ -101,11 +101,15 @@ impl Breaker {
         if !class.counts_against_deployment() {
             return;
         }
+        // A provider's hint is believed up to the hard cooldown, never forever.
+        let hint = hint.map(|h| h.min(self.config.hard_cooldown));
         let open_for = match class {
             ErrorClass::RateLimited | ErrorClass::Overloaded => {
                 Some(hint.unwrap_or(self.config.cooldown))
             }
-            ErrorClass::Auth | ErrorClass::QuotaExhausted => Some(self.config.hard_cooldown),
+            ErrorClass::Auth | ErrorClass::QuotaExhausted | ErrorClass::ModelNotFound => {
+                Some(self.config.hard_cooldown)
+            }
             _ if self.state != BreakerState::Closed => Some(self.config.cooldown),
             _ => None,
         };
@@ -197,6 +201,36 @@ mod tests {
             b.state(now),
             BreakerState::Closed,
             "the request's fault, not the deployment's"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn late_results_do_not_undo_an_opening() {
+        let mut b = breaker();
+        let now = Instant::now();
+        b.on_failure(ErrorClass::QuotaExhausted, None, now);
+        b.on_success();
+        assert_eq!(
+            b.state(now),
+            BreakerState::Open,
+            "an in-flight success does not close it"
+        );
+        b.on_failure(ErrorClass::RateLimited, Some(Duration::from_secs(1)), now);
+        assert_eq!(
+            b.reopens_at(now),
+            Some(now + Duration::from_secs(600)),
+            "not shortened"
+        );
+        let mut b = breaker();
+        b.on_failure(
+            ErrorClass::RateLimited,
+            Some(Duration::from_secs(1_000_000)),
+            now,
+        );
+        assert_eq!(
+            b.reopens_at(now),
+            Some(now + Duration::from_secs(600)),
+            "hints are capped"
         );
     }
 }

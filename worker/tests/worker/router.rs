@@ -318,3 +318,51 @@ async fn each_protocol_maps_its_errors_to_the_taxonomy() {
     }
     redis.clean().await;
 }
+
+#[tokio::test]
+async fn refusals_of_the_request_end_after_one_pass_and_missing_models_fall_back() {
+    let (redis, sim) = (TestRedis::create().await, sim().await);
+    sim.set_faults(Protocol::OpenAi, script("400", 5));
+    sim.set_faults(Protocol::Anthropic, script("400", 5));
+    let r = router(
+        &redis,
+        vec![
+            ("gpt", deployment(&sim, "openai")),
+            ("claude", deployment(&sim, "anthropic")),
+        ],
+    )
+    .await;
+    let started = Instant::now();
+    let mut calls = Vec::new();
+    assert!(r.generate(&request(), &mut calls).await.is_err());
+    assert_eq!(
+        outcomes(&calls),
+        [
+            ("gpt".into(), "bad_request"),
+            ("claude".into(), "bad_request")
+        ],
+        "each deployment asked once, then the job gives up"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    sim.set_faults(Protocol::Gemini, script("404", 1));
+    let r = router(
+        &redis,
+        vec![
+            ("gemini", deployment(&sim, "gemini")),
+            ("claude", deployment(&sim, "anthropic")),
+        ],
+    )
+    .await;
+    sim.set_faults(Protocol::Anthropic, FaultProfile::default());
+    let mut calls = Vec::new();
+    r.generate(&request(), &mut calls).await.unwrap();
+    assert_eq!(
+        outcomes(&calls),
+        [
+            ("gemini".into(), "model_not_found"),
+            ("claude".into(), "ok")
+        ]
+    );
+    redis.clean().await;
+}
