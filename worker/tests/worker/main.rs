@@ -2,5 +2,6 @@
 //! of the test's own.
 
 mod context;
+mod fleet;
 mod router;
 mod store;

@@ -20,7 +20,7 @@ use bacowr_worker::{
 
 const LEASE: Duration = Duration::from_secs(60);
 
-async fn seed(db: &DatabaseConnection, jobs: usize) -> (OrgId, BatchId, Vec<JobId>) {
+pub async fn seed(db: &DatabaseConnection, jobs: usize) -> (OrgId, BatchId, Vec<JobId>) {
     let org = OrgId::new();
     let batch_id = BatchId::new();
     let now = Utc::now();

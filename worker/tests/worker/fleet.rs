@@ -1,0 +1,136 @@
+//! Real worker processes: two `bacowr-worker` binaries share one Redis, and together keep a
+//! deployment's requests-per-minute limit, counted at the simulator.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
+
+use bacowr_migrations::{Migrator, MigratorTrait};
+use bacowr_shared::{
+    config::Settings,
+    db::connect_redis,
+    domain::JobStatus,
+    entities::{batch, job},
+    queue::{self, GenerateArticle},
+    testing::{TestDatabase, TestRedis},
+};
+use llm_sim::{Protocol, SimConfig};
+
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_worker(db: &TestDatabase, redis: &TestRedis, sim_url: &str) -> Worker {
+    let child = Command::new(env!("CARGO_BIN_EXE_bacowr-worker"))
+        .env("BACOWR_DATABASE__URL", &db.url)
+        .env("BACOWR_REDIS__URL", &redis.url)
+        .env("BACOWR_REDIS__NAMESPACE", &redis.namespace)
+        .env("BACOWR_WORKER__CONCURRENCY", "4")
+        .env("BACOWR_WORKER__POLL_INTERVAL_MS", "50")
+        .env("BACOWR_CONTEXT__ENABLED", "false")
+        .env("BACOWR_ROUTER__CHAIN", "[\"gpt\"]")
+        .env("BACOWR_DEPLOYMENTS__GPT__KIND", "openai")
+        .env("BACOWR_DEPLOYMENTS__GPT__MODEL", "sim")
+        .env("BACOWR_DEPLOYMENTS__GPT__BASE_URL", sim_url)
+        .env("BACOWR_DEPLOYMENTS__GPT__API_KEY", "k")
+        .env("BACOWR_DEPLOYMENTS__GPT__RPM", "60")
+        .env("BACOWR_TELEMETRY__LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start bacowr-worker");
+    Worker(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_worker_processes_keep_one_fleet_wide_limit() {
+    let test_db = TestDatabase::create().await;
+    let redis = TestRedis::create().await;
+    let db = test_db.connect().await;
+    Migrator::up(&db, None).await.unwrap();
+    let sim = llm_sim::spawn(SimConfig {
+        api_key: Some("k".into()),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let jobs = 6;
+    let (org, batch_id, ids) = crate::store::seed(&db, jobs).await;
+    // Without page context there are no sources to cite; this test is about pacing, not QC.
+    let mut relaxed = bacowr_shared::qc::profile("standard").unwrap().clone();
+    relaxed.min_trust_links = 0;
+    relaxed.max_regenerations = 0;
+    batch::Entity::update_many()
+        .col_expr(
+            batch::Column::QcThresholds,
+            Expr::value(serde_json::to_value(&relaxed).unwrap()),
+        )
+        .filter(batch::Column::Id.eq(batch_id.uuid()))
+        .exec(&db)
+        .await
+        .unwrap();
+
+    let workers = [
+        spawn_worker(&test_db, &redis, &sim.openai_base_url()),
+        spawn_worker(&test_db, &redis, &sim.openai_base_url()),
+    ];
+    let mut settings = Settings::from_figment(Settings::figment(None)).unwrap();
+    settings.redis.url = redis.url.clone();
+    settings.redis.namespace = redis.namespace.clone();
+    let mut queue = queue::article_queue(connect_redis(&settings.redis).await.unwrap(), &settings);
+    let tasks = ids
+        .iter()
+        .map(|&job_id| GenerateArticle::V1 {
+            job_id,
+            org_id: org,
+            traceparent: None,
+        })
+        .collect();
+    let started = Instant::now();
+    queue::push_all(&mut queue, tasks).await.unwrap();
+
+    let deadline = started + Duration::from_secs(60);
+    loop {
+        let open = job::Entity::find()
+            .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
+            .count(&db)
+            .await
+            .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{open} jobs still open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let elapsed = started.elapsed();
+    drop(workers);
+
+    // Six calls at 60 per minute for the whole fleet: one a second, however many processes.
+    assert_eq!(
+        sim.served(Protocol::OpenAi).requests,
+        jobs as u64,
+        "one call per job"
+    );
+    assert!(
+        elapsed >= Duration::from_millis(4900),
+        "six calls in {elapsed:?}"
+    );
+    let finished = job::Entity::find()
+        .filter(job::Column::Status.is_in([JobStatus::Succeeded, JobStatus::NeedsReview]))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(finished, jobs as u64);
+    sim.shutdown().await;
+    drop(db);
+    test_db.drop_database().await;
+    redis.clean().await;
+}
