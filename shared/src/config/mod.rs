@@ -10,7 +10,11 @@ use figment::{
 };
 use serde::Deserialize;
 
-pub const DEFAULTS: &str = include_str!("../config/default.toml");
+mod deployments;
+
+pub use deployments::{DeploymentSettings, RouterSettings};
+
+pub const DEFAULTS: &str = include_str!("../../config/default.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -87,88 +91,6 @@ pub struct ProviderSettings {
     pub price_table: String,
     pub price_input_per_mtok: f64,
     pub price_output_per_mtok: f64,
-}
-
-#[derive(Clone, Deserialize)]
-pub struct RouterSettings {
-    pub chain: Vec<String>,
-    pub max_wait_secs: u64,
-    pub breaker_window: usize,
-    pub breaker_min_calls: usize,
-    pub breaker_failure_rate: f64,
-    pub breaker_cooldown_secs: u64,
-    pub hard_failure_cooldown_secs: u64,
-}
-
-fn default_timeout_secs() -> u64 {
-    120
-}
-
-fn default_structured_output() -> String {
-    "json_schema".to_owned()
-}
-
-/// One provider + model the router may call.
-#[derive(Clone, Deserialize)]
-pub struct DeploymentSettings {
-    /// `openai` (and any OpenAI-compatible server), `anthropic` or `gemini`.
-    pub kind: String,
-    pub model: String,
-    /// Empty: the provider's public endpoint.
-    #[serde(default)]
-    pub base_url: String,
-    #[serde(default)]
-    pub api_key: String,
-    /// Read the key from this environment variable (preferred over `api_key`).
-    #[serde(default)]
-    pub api_key_env: String,
-    #[serde(default = "default_timeout_secs")]
-    pub timeout_secs: u64,
-    /// Fleet-wide requests and tokens per minute; 0 means no limit.
-    #[serde(default)]
-    pub rpm: u32,
-    #[serde(default)]
-    pub tpm: u32,
-    /// The provider's name in the price table; defaults to `kind`.
-    #[serde(default)]
-    pub price_provider: String,
-    #[serde(default = "default_structured_output")]
-    pub structured_output: String,
-}
-
-impl DeploymentSettings {
-    pub fn key(&self) -> String {
-        if !self.api_key_env.is_empty()
-            && let Ok(key) = std::env::var(&self.api_key_env)
-        {
-            return key;
-        }
-        self.api_key.clone()
-    }
-
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs(self.timeout_secs)
-    }
-
-    pub fn base_url(&self) -> String {
-        if !self.base_url.is_empty() {
-            return self.base_url.clone();
-        }
-        match self.kind.as_str() {
-            "anthropic" => "https://api.anthropic.com",
-            "gemini" => "https://generativelanguage.googleapis.com",
-            _ => "https://api.openai.com/v1",
-        }
-        .to_owned()
-    }
-
-    pub fn price_provider(&self) -> &str {
-        if self.price_provider.is_empty() {
-            &self.kind
-        } else {
-            &self.price_provider
-        }
-    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -358,102 +280,4 @@ impl std::fmt::Debug for Settings {
 }
 
 #[cfg(test)]
-// figment's Jail API fixes the closure's error type; its size is not ours to choose.
-#[allow(clippy::result_large_err)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_load_and_env_overrides() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("BACOWR_WORKER__CONCURRENCY", "9");
-            jail.set_env("BACOWR_REDIS__NAMESPACE", "t1");
-            let s = Settings::from_figment(Settings::figment(None)).unwrap();
-            assert_eq!(s.worker.concurrency, 9);
-            assert_eq!(s.redis.namespace, "t1");
-            assert_eq!(s.api.max_links_per_batch, 1000);
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn deployments_and_chain() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "bacowr.toml",
-                r#"
-                [router]
-                chain = ["claude", "gpt"]
-                [deployments.claude]
-                kind = "anthropic"
-                model = "claude-sonnet-4-5"
-                api_key_env = "TEST_ANTHROPIC_KEY"
-                rpm = 50
-                [deployments.gpt]
-                kind = "openai"
-                model = "gpt-4o-mini"
-                "#,
-            )?;
-            jail.set_env("TEST_ANTHROPIC_KEY", "sk-ant");
-            let s = Settings::from_figment(Settings::figment(Some("bacowr.toml".into()))).unwrap();
-            let chain = s.chain();
-            assert_eq!(chain.len(), 2);
-            assert_eq!(chain[0].1.key(), "sk-ant");
-            assert_eq!(chain[0].1.base_url(), "https://api.anthropic.com");
-            assert_eq!(chain[1].1.price_provider(), "openai");
-
-            jail.set_env("BACOWR_ROUTER__CHAIN", "[\"nope\"]");
-            let err = Settings::from_figment(Settings::figment(Some("bacowr.toml".into())))
-                .err()
-                .unwrap();
-            assert!(err.to_string().contains("router.chain"), "{err}");
-            Ok(())
-        });
-    }
-
-    /// The README's worked example is a configuration that loads.
-    #[test]
-    fn the_readme_example_loads() {
-        let readme = include_str!("../../README.md");
-        let start = readme
-            .find("A worked example")
-            .expect("the README has the example");
-        let block = readme[start..]
-            .split("```toml")
-            .nth(1)
-            .expect("a toml block");
-        let toml = block.split("```").next().unwrap().to_owned();
-        figment::Jail::expect_with(|jail| {
-            jail.create_file("example.toml", &toml)?;
-            jail.set_env("ANTHROPIC_API_KEY", "a");
-            let s = Settings::from_figment(Settings::figment(Some("example.toml".into()))).unwrap();
-            let names: Vec<String> = s.chain().into_iter().map(|(n, _)| n).collect();
-            assert_eq!(names, ["claude", "gpt", "gemini"]);
-            assert_eq!(s.chain()[0].1.key(), "a");
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn invalid_values_name_the_field() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("BACOWR_WORKER__CONCURRENCY", "0");
-            let err = Settings::from_figment(Settings::figment(None)).unwrap_err();
-            assert!(err.to_string().contains("worker.concurrency"), "{err}");
-            Ok(())
-        });
-    }
-
-    #[test]
-    fn unknown_models_fall_back_to_the_configured_price() {
-        figment::Jail::expect_with(|jail| {
-            jail.set_env("BACOWR_PROVIDER__MODEL", "house-model");
-            jail.set_env("BACOWR_PROVIDER__PRICE_OUTPUT_PER_MTOK", "9.5");
-            let s = Settings::from_figment(Settings::figment(None)).unwrap();
-            let table = crate::pricing::PriceTable::embedded();
-            let today = chrono::Utc::now().date_naive();
-            assert_eq!(s.provider.price(&table, today).output, 9.5);
-            Ok(())
-        });
-    }
-}
+mod tests;

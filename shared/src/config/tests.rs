@@ -1,0 +1,99 @@
+//! Configuration tests: defaults, overrides, validation, deployments.
+
+// figment's Jail API fixes the closure's error type; its size is not ours to choose.
+#![allow(clippy::result_large_err)]
+use super::*;
+
+#[test]
+fn defaults_load_and_env_overrides() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("BACOWR_WORKER__CONCURRENCY", "9");
+        jail.set_env("BACOWR_REDIS__NAMESPACE", "t1");
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        assert_eq!(s.worker.concurrency, 9);
+        assert_eq!(s.redis.namespace, "t1");
+        assert_eq!(s.api.max_links_per_batch, 1000);
+        Ok(())
+    });
+}
+
+#[test]
+fn deployments_and_chain() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "bacowr.toml",
+            r#"
+            [router]
+            chain = ["claude", "gpt"]
+            [deployments.claude]
+            kind = "anthropic"
+            model = "claude-sonnet-4-5"
+            api_key_env = "TEST_ANTHROPIC_KEY"
+            rpm = 50
+            [deployments.gpt]
+            kind = "openai"
+            model = "gpt-4o-mini"
+            "#,
+        )?;
+        jail.set_env("TEST_ANTHROPIC_KEY", "sk-ant");
+        let s = Settings::from_figment(Settings::figment(Some("bacowr.toml".into()))).unwrap();
+        let chain = s.chain();
+        assert_eq!(chain.len(), 2);
+        assert_eq!(chain[0].1.key(), "sk-ant");
+        assert_eq!(chain[0].1.base_url(), "https://api.anthropic.com");
+        assert_eq!(chain[1].1.price_provider(), "openai");
+
+        jail.set_env("BACOWR_ROUTER__CHAIN", "[\"nope\"]");
+        let err = Settings::from_figment(Settings::figment(Some("bacowr.toml".into())))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("router.chain"), "{err}");
+        Ok(())
+    });
+}
+
+/// The README's worked example is a configuration that loads.
+#[test]
+fn the_readme_example_loads() {
+    let readme = include_str!("../../../README.md");
+    let start = readme
+        .find("A worked example")
+        .expect("the README has the example");
+    let block = readme[start..]
+        .split("```toml")
+        .nth(1)
+        .expect("a toml block");
+    let toml = block.split("```").next().unwrap().to_owned();
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("example.toml", &toml)?;
+        jail.set_env("ANTHROPIC_API_KEY", "a");
+        let s = Settings::from_figment(Settings::figment(Some("example.toml".into()))).unwrap();
+        let names: Vec<String> = s.chain().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["claude", "gpt", "gemini"]);
+        assert_eq!(s.chain()[0].1.key(), "a");
+        Ok(())
+    });
+}
+
+#[test]
+fn invalid_values_name_the_field() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("BACOWR_WORKER__CONCURRENCY", "0");
+        let err = Settings::from_figment(Settings::figment(None)).unwrap_err();
+        assert!(err.to_string().contains("worker.concurrency"), "{err}");
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_models_fall_back_to_the_configured_price() {
+    figment::Jail::expect_with(|jail| {
+        jail.set_env("BACOWR_PROVIDER__MODEL", "house-model");
+        jail.set_env("BACOWR_PROVIDER__PRICE_OUTPUT_PER_MTOK", "9.5");
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        let table = crate::pricing::PriceTable::embedded();
+        let today = chrono::Utc::now().date_naive();
+        assert_eq!(s.provider.price(&table, today).output, 9.5);
+        Ok(())
+    });
+}
