@@ -80,6 +80,7 @@ async fn a_175_link_batch_rides_out_a_primary_outage() {
     assert_eq!(done["counts"]["failed"], 0);
     let anthropic = sim.served(Protocol::Anthropic);
     let openai = sim.served(Protocol::OpenAi);
+    eprintln!("outage figures: primary {anthropic:?}, fallback {openai:?}");
     // The breaker keeps calls off the failing primary: a handful of failures, not one per job.
     assert!(
         anthropic.faulted > 0 && anthropic.faulted < 40,

@@ -112,6 +112,7 @@ async fn two_worker_processes_keep_one_fleet_wide_limit() {
     }
     let elapsed = started.elapsed();
     drop(workers);
+    eprintln!("fleet figures: {jobs} jobs, 2 processes, rpm 60: {elapsed:?}");
 
     // Six calls at 60 per minute for the whole fleet: one a second, however many processes.
     assert_eq!(
