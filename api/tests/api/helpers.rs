@@ -160,6 +160,9 @@ impl TestApp {
         settings.worker.concurrency = 8;
         // The fixture site lives on loopback, which the SSRF guard refuses by default.
         settings.context.allow_hosts = vec!["127.0.0.0/8".into(), "::1".into()];
+        // Test publishers' made-up domains must fail fast whatever the machine's network does.
+        settings.context.connect_timeout_ms = 500;
+        settings.context.total_timeout_ms = 3000;
         configure(&mut settings);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let run = bacowr_worker::start(settings, async {

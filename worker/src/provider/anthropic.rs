@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::{
     Generation, GenerationRequest, TextGenerator,
-    error::{ErrorClass, ProviderError},
+    error::{Billed, ErrorClass, ProviderError},
     http,
 };
 use bacowr_shared::config::DeploymentSettings;
@@ -92,20 +92,27 @@ impl TextGenerator for Anthropic {
                     .join("")
             })
             .unwrap_or_default();
-        if text.trim().is_empty() {
-            return Err(ProviderError::new(
-                ErrorClass::Malformed,
-                Some(200),
-                "no text in the answer",
-            ));
-        }
         let usage = &answer["usage"];
         let n = |k: &str| usage[k].as_i64().unwrap_or(0);
         // input_tokens excludes cache reads and writes; all three are prompt tokens.
         let cached = n("cache_read_input_tokens");
+        let tokens_in = n("input_tokens") + cached + n("cache_creation_input_tokens");
+        if text.trim().is_empty() {
+            let billed = Billed {
+                tokens_in,
+                tokens_cached: cached,
+                tokens_out: n("output_tokens"),
+            };
+            return Err(ProviderError::new(
+                ErrorClass::Malformed,
+                Some(200),
+                "no text in the answer",
+            )
+            .with_billed(billed));
+        }
         Ok(Generation {
             text,
-            tokens_in: n("input_tokens") + cached + n("cache_creation_input_tokens"),
+            tokens_in,
             tokens_cached: cached,
             tokens_out: n("output_tokens"),
             model: answer["model"].as_str().unwrap_or(&self.model).to_owned(),

@@ -121,6 +121,16 @@ pub struct ProviderError {
     pub message: String,
     /// The provider's own hint of when to come back.
     pub retry_after: Option<Duration>,
+    /// Tokens a rejected 2xx answer was still billed for (empty text, blocked content).
+    pub billed: Option<Billed>,
+}
+
+/// Token usage of an answer that was billed although it could not be used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Billed {
+    pub tokens_in: i64,
+    pub tokens_cached: i64,
+    pub tokens_out: i64,
 }
 
 impl ProviderError {
@@ -130,7 +140,13 @@ impl ProviderError {
             http_status,
             message: message.into(),
             retry_after: None,
+            billed: None,
         }
+    }
+
+    pub fn with_billed(mut self, billed: Billed) -> Self {
+        self.billed = Some(billed);
+        self
     }
 
     pub fn outcome(&self) -> &'static str {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{
     Generation, GenerationRequest, TextGenerator,
-    error::{ErrorClass, ProviderError, parse_retry_delay},
+    error::{Billed, ErrorClass, ProviderError, parse_retry_delay},
     http,
 };
 use bacowr_shared::config::DeploymentSettings;
@@ -117,23 +117,26 @@ impl TextGenerator for Gemini {
         let answer = http::send(call)
             .await
             .map_err(|(e, body)| classify(e, body.as_ref()))?;
+        let usage = &answer["usageMetadata"];
+        let n = |k: &str| usage[k].as_i64().unwrap_or(0);
+        // Thinking models bill their thoughts at the output rate.
+        let billed = Billed {
+            tokens_in: n("promptTokenCount"),
+            tokens_cached: n("cachedContentTokenCount"),
+            tokens_out: n("candidatesTokenCount") + n("thoughtsTokenCount"),
+        };
+        let refused = |class, message: &str| {
+            ProviderError::new(class, Some(200), message.to_owned()).with_billed(billed)
+        };
         if answer["promptFeedback"]["blockReason"].is_string() {
-            return Err(ProviderError::new(
-                ErrorClass::ContentPolicy,
-                Some(200),
-                "the prompt was blocked",
-            ));
+            return Err(refused(ErrorClass::ContentPolicy, "the prompt was blocked"));
         }
         let candidate = &answer["candidates"][0];
         if matches!(
             candidate["finishReason"].as_str(),
             Some("SAFETY" | "PROHIBITED_CONTENT" | "BLOCKLIST")
         ) {
-            return Err(ProviderError::new(
-                ErrorClass::ContentPolicy,
-                Some(200),
-                "the answer was blocked",
-            ));
+            return Err(refused(ErrorClass::ContentPolicy, "the answer was blocked"));
         }
         let text: String = candidate["content"]["parts"]
             .as_array()
@@ -146,20 +149,13 @@ impl TextGenerator for Gemini {
             })
             .unwrap_or_default();
         if text.trim().is_empty() {
-            return Err(ProviderError::new(
-                ErrorClass::Malformed,
-                Some(200),
-                "no text in the answer",
-            ));
+            return Err(refused(ErrorClass::Malformed, "no text in the answer"));
         }
-        let usage = &answer["usageMetadata"];
-        let n = |k: &str| usage[k].as_i64().unwrap_or(0);
         Ok(Generation {
             text,
-            tokens_in: n("promptTokenCount"),
-            tokens_cached: n("cachedContentTokenCount"),
-            // Thinking models bill their thoughts at the output rate.
-            tokens_out: n("candidatesTokenCount") + n("thoughtsTokenCount"),
+            tokens_in: billed.tokens_in,
+            tokens_cached: billed.tokens_cached,
+            tokens_out: billed.tokens_out,
             model: answer["modelVersion"]
                 .as_str()
                 .unwrap_or(&self.model)

@@ -22,7 +22,7 @@ use async_openai::{
 
 use super::{
     Generation, GenerationRequest, TextGenerator,
-    error::{ErrorClass, ProviderError, retry_after},
+    error::{Billed, ErrorClass, ProviderError, retry_after},
 };
 use bacowr_shared::config::DeploymentSettings;
 
@@ -155,6 +155,16 @@ impl TextGenerator for OpenAiCompatible {
             error.retry_after = hint;
             error
         })?;
+        let usage = response.usage.clone().unwrap_or_default();
+        let billed = Billed {
+            tokens_in: i64::from(usage.prompt_tokens),
+            tokens_cached: usage
+                .prompt_tokens_details
+                .as_ref()
+                .and_then(|d| d.cached_tokens)
+                .map_or(0, i64::from),
+            tokens_out: i64::from(usage.completion_tokens),
+        };
         let text = response
             .choices
             .into_iter()
@@ -167,16 +177,13 @@ impl TextGenerator for OpenAiCompatible {
                     Some(200),
                     "the provider answered without any text",
                 )
+                .with_billed(billed)
             })?;
-        let usage = response.usage.unwrap_or_default();
         Ok(Generation {
             text,
-            tokens_in: i64::from(usage.prompt_tokens),
-            tokens_cached: usage
-                .prompt_tokens_details
-                .and_then(|d| d.cached_tokens)
-                .map_or(0, i64::from),
-            tokens_out: i64::from(usage.completion_tokens),
+            tokens_in: billed.tokens_in,
+            tokens_cached: billed.tokens_cached,
+            tokens_out: billed.tokens_out,
             model: response.model,
         })
     }

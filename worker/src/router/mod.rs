@@ -152,7 +152,7 @@ impl Router {
         f(breakers.get_mut(name).expect("a breaker per deployment"))
     }
 
-    fn cost(&self, d: &Deployment, g: &Generation) -> i64 {
+    fn cost(&self, d: &Deployment, usage: Usage) -> i64 {
         let price = self
             .prices
             .price(
@@ -161,11 +161,7 @@ impl Router {
                 chrono::Utc::now().date_naive(),
             )
             .unwrap_or(self.fallback_price);
-        price.cost_micros(Usage {
-            input: g.tokens_in,
-            cached_input: g.tokens_cached,
-            output: g.tokens_out,
-        })
+        price.cost_micros(usage)
     }
 
     /// One generation, through the chain. Every call made is appended to `calls`.
@@ -294,7 +290,14 @@ impl Router {
                         tokens_in: g.tokens_in,
                         tokens_cached: g.tokens_cached,
                         tokens_out: g.tokens_out,
-                        cost_micros: self.cost(d, &g),
+                        cost_micros: self.cost(
+                            d,
+                            Usage {
+                                input: g.tokens_in,
+                                cached_input: g.tokens_cached,
+                                output: g.tokens_out,
+                            },
+                        ),
                         latency_ms,
                         error: None,
                         retry_after_ms: None,
@@ -304,15 +307,24 @@ impl Router {
                 Err(e) => {
                     let now = Instant::now();
                     self.breaker(&d.name, |b| b.on_failure(e.class, e.retry_after, now));
+                    let billed = e.billed.unwrap_or_default();
                     calls.push(CallRecord {
                         provider: d.name.clone(),
                         model: d.client.model().to_owned(),
                         outcome: e.outcome(),
                         http_status: e.http_status,
-                        tokens_in: 0,
-                        tokens_cached: 0,
-                        tokens_out: 0,
-                        cost_micros: 0,
+                        // A rejected 2xx answer is still billed; it counts like any other.
+                        tokens_in: billed.tokens_in,
+                        tokens_cached: billed.tokens_cached,
+                        tokens_out: billed.tokens_out,
+                        cost_micros: self.cost(
+                            d,
+                            Usage {
+                                input: billed.tokens_in,
+                                cached_input: billed.tokens_cached,
+                                output: billed.tokens_out,
+                            },
+                        ),
                         latency_ms,
                         error: Some(e.message.chars().take(2000).collect()),
                         retry_after_ms: e.retry_after.map(|r| r.as_millis() as i64),
