@@ -34,8 +34,7 @@ create-org name:
 run-api:
     cargo run -p bacowr-api -- serve
 
-# A worker; by default it talks to the simulator started by `just sim` and may fetch pages
-# from loopback (the simulator's fixture site), which production refuses.
+# A worker talking to `just sim`, allowed to fetch its loopback fixture site (production isn't).
 run-worker:
     BACOWR_PROVIDER__BASE_URL="${BACOWR_PROVIDER__BASE_URL:-http://127.0.0.1:7777/v1}" \
     BACOWR_PROVIDER__API_KEY="${BACOWR_PROVIDER__API_KEY:-sim-key}" \
