@@ -4,6 +4,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::future::Future;
+
 use redis::AsyncCommands;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use tokio::sync::OnceCell;
@@ -155,4 +157,25 @@ where
     T: redis::FromRedisValue + Unpin + Send + 'static,
 {
     iter.next_item().await.and_then(Result::ok)
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, and panics naming `what` if `within`
+/// passes first: the one way tests wait for something to happen.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tick.tick().await;
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
+    }
 }

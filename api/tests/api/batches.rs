@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, batch_body, link};
+use crate::helpers::{TestApp, assert_error, batch_body, error_fields, link};
 
 #[tokio::test]
 async fn submit_json_batch_answers_202_with_counts() {
@@ -64,12 +64,7 @@ async fn invalid_links_get_one_422_naming_every_row_and_field() {
         Some("links[1].target_url"),
     )
     .await;
-    let fields: Vec<&str> = err["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&err);
     assert_eq!(
         fields,
         [
@@ -147,14 +142,8 @@ async fn oversized_body_is_413() {
 async fn malformed_bodies_are_400_or_415() {
     let app = TestApp::spawn().await;
     let resp = app
-        .client
-        .post(app.url("/api/v1/batches"))
-        .bearer_auth(&app.api_key)
-        .header("content-type", "application/json")
-        .body("{not json")
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/api/v1/batches", "application/json", "{not json")
+        .await;
     assert_error(resp, StatusCode::BAD_REQUEST, "bad_request", Some("body")).await;
 
     let resp = app.post_csv("site,url,text\na.se,https://a.se/,x\n").await;
@@ -174,14 +163,8 @@ async fn malformed_bodies_are_400_or_415() {
     assert_eq!(err["errors"][0]["line"], 2);
 
     let resp = app
-        .client
-        .post(app.url("/api/v1/batches"))
-        .bearer_auth(&app.api_key)
-        .header("content-type", "application/xml")
-        .body("<links/>")
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/api/v1/batches", "application/xml", "<links/>")
+        .await;
     assert_error(
         resp,
         StatusCode::UNSUPPORTED_MEDIA_TYPE,

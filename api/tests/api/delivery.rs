@@ -8,6 +8,7 @@ use bacowr_shared::{
     entities::{article, job, llm_call},
     ids::{JobId, OrgId},
     queue::{self, GenerateArticle},
+    testing::eventually,
 };
 
 use crate::helpers::{TestApp, spawn_sim};
@@ -46,14 +47,12 @@ async fn duplicate_deliveries_write_one_article_per_job() {
     assert_eq!(done["counts"]["succeeded"], 20, "{done}");
     // Let the duplicate deliveries run too, then check nothing was written twice.
     let worker = app.start_worker(&sim, |_| {}).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while queue_len(&app).await > 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "duplicates not consumed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "duplicate deliveries consumed",
+        Duration::from_secs(20),
+        || async { (queue_len(&app).await == 0).then_some(()) },
+    )
+    .await;
     worker.stop().await;
     assert_eq!(article::Entity::find().count(&app.db).await.unwrap(), 20);
     assert_eq!(llm_call::Entity::find().count(&app.db).await.unwrap(), 20);

@@ -1,12 +1,9 @@
-use std::{
-    sync::LazyLock,
-    time::{Duration, Instant},
-};
+use std::{sync::LazyLock, time::Duration};
 
 use bacowr_api::{Application, services::orgs};
 use bacowr_shared::{
     config::Settings,
-    testing::{TestDatabase, TestRedis},
+    testing::{TestDatabase, TestRedis, eventually},
 };
 use llm_sim::{SimConfig, SimHandle};
 use reqwest::{Response, StatusCode};
@@ -112,14 +109,8 @@ impl TestApp {
     }
 
     pub async fn post_csv(&self, csv: &str) -> Response {
-        self.client
-            .post(self.url("/api/v1/batches"))
-            .bearer_auth(&self.api_key)
-            .header("content-type", "text/csv")
-            .body(csv.to_owned())
-            .send()
+        self.post_raw("/api/v1/batches", "text/csv", csv.to_owned())
             .await
-            .unwrap()
     }
 
     /// Submits `n` valid links and returns the batch view.
@@ -131,19 +122,30 @@ impl TestApp {
 
     /// Polls the batch until no job is queued or running, or the deadline passes.
     pub async fn wait_for_batch(&self, batch_id: &str, deadline: Duration) -> Value {
-        let until = Instant::now() + deadline;
-        loop {
-            let batch = self.get_json(&format!("/api/v1/batches/{batch_id}")).await;
+        let path = format!("/api/v1/batches/{batch_id}");
+        eventually(&format!("batch {batch_id} finished"), deadline, || async {
+            let batch = self.get_json(&path).await;
             let counts = &batch["counts"];
-            if counts["queued"] == 0 && counts["running"] == 0 {
-                return batch;
-            }
-            assert!(
-                Instant::now() < until,
-                "batch not finished in {deadline:?}: {batch}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (counts["queued"] == 0 && counts["running"] == 0).then_some(batch)
+        })
+        .await
+    }
+
+    /// POSTs a raw body with its content type, as clients that don't send JSON do.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&self.api_key)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Runs the real worker in-process against `sim` until the returned guard is stopped.
@@ -286,4 +288,14 @@ pub async fn assert_error(
         assert_eq!(body["field"], field, "{body}");
     }
     body
+}
+
+/// The `field` of every entry in a validation error's `errors`, in order.
+pub fn error_fields(err: &Value) -> Vec<&str> {
+    err["errors"]
+        .as_array()
+        .expect("a validation error lists its errors")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect()
 }

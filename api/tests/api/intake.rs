@@ -35,14 +35,8 @@ async fn json_saved_with_a_byte_order_mark_is_accepted() {
     let mut body = b"\xef\xbb\xbf".to_vec();
     body.extend_from_slice(crate::helpers::batch_body(2).to_string().as_bytes());
     let resp = app
-        .client
-        .post(app.url("/api/v1/batches"))
-        .bearer_auth(&app.api_key)
-        .header("content-type", "application/json; charset=utf-8")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+        .post_raw("/api/v1/batches", "application/json; charset=utf-8", body)
+        .await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     app.cleanup().await;
 }

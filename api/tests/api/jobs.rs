@@ -1,7 +1,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_error, link, spawn_sim};
+use bacowr_shared::testing::eventually;
+
+use crate::helpers::{TestApp, assert_error, error_fields, link, spawn_sim};
 
 #[tokio::test]
 async fn single_job_is_written_and_served_with_its_article() {
@@ -17,15 +19,16 @@ async fn single_job_is_written_and_served_with_its_article() {
 
     let sim = spawn_sim().await;
     let worker = app.start_worker(&sim, |_| {}).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let done = loop {
-        let job = app.get_json(&format!("/api/v1/jobs/{id}")).await;
-        if job["status"] == "succeeded" {
-            break job;
-        }
-        assert!(std::time::Instant::now() < deadline, "job not done: {job}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let path = format!("/api/v1/jobs/{id}");
+    let done = eventually(
+        "the job succeeded",
+        std::time::Duration::from_secs(30),
+        || async {
+            let job = app.get_json(&path).await;
+            (job["status"] == "succeeded").then_some(job)
+        },
+    )
+    .await;
     worker.stop().await;
     assert_eq!(done["attempts"], 1);
     assert_eq!(done["article"]["version"], 1);
@@ -63,12 +66,7 @@ async fn single_job_validation_names_fields() {
         None,
     )
     .await;
-    let fields: Vec<&str> = err["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&err);
     assert_eq!(fields, ["publisher_domain", "target_url", "anchor_text"]);
     app.cleanup().await;
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use llm_sim::Violation;
 
-use crate::helpers::{TestApp, assert_error, batch_body, spawn_sim_with};
+use crate::helpers::{TestApp, assert_error, batch_body, error_fields, spawn_sim_with};
 
 async fn run_one(
     app: &TestApp,
@@ -133,12 +133,7 @@ async fn bad_qc_settings_are_named() {
         None,
     )
     .await;
-    let fields: Vec<&str> = err["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = error_fields(&err);
     assert!(
         fields.contains(&"qc.profile") && fields.contains(&"default_language"),
         "{err}"
@@ -157,14 +152,12 @@ async fn bad_qc_settings_are_named() {
     assert_eq!(err["errors"].as_array().unwrap().len(), 1, "{err}");
 
     let resp = app
-        .client
-        .post(app.url("/api/v1/batches?qc_profile=long_form&default_language=sv"))
-        .bearer_auth(&app.api_key)
-        .header("content-type", "text/csv")
-        .body("publisher,target,anchor\nexample.com,https://a.se/x,ankare\n")
-        .send()
-        .await
-        .unwrap();
+        .post_raw(
+            "/api/v1/batches?qc_profile=long_form&default_language=sv",
+            "text/csv",
+            "publisher,target,anchor\nexample.com,https://a.se/x,ankare\n",
+        )
+        .await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     let batch: Value = resp.json().await.unwrap();
     assert_eq!(batch["qc"]["profile"], "long_form");
