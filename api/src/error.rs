@@ -114,6 +114,11 @@ impl ApiError {
         .with_field("Idempotency-Key")
     }
 
+    /// The resource is in a state that forbids the request; `detail` names the state.
+    pub fn conflict(field: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, detail).with_field(field)
+    }
+
     pub fn payload_too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,

@@ -2,9 +2,10 @@
 //! and prints its first API key (once); `bacowr-api openapi` prints the OpenAPI document.
 
 use bacowr_api::{Application, openapi, services::orgs};
-use bacowr_shared::{config::Settings, db::connect_database, telemetry};
+use bacowr_shared::{config::Settings, db::connect_database, ids::OrgId, telemetry};
 
-const USAGE: &str = "usage: bacowr-api [serve | create-org NAME | openapi]";
+const USAGE: &str =
+    "usage: bacowr-api [serve | create-org NAME | org-max-running ORG_ID N|default | openapi]";
 
 #[tokio::main]
 async fn main() {
@@ -12,6 +13,7 @@ async fn main() {
     let code = match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
         Some("create-org") => create_org(&args[1..]).await,
+        Some("org-max-running") => org_max_running(&args[1..]).await,
         Some("openapi") => {
             print!("{}", openapi::document());
             0
@@ -78,6 +80,45 @@ async fn create_org(args: &[String]) -> i32 {
             println!("api key:      {}", created.api_key);
             eprintln!("Store the key now: it is shown only once.");
             0
+        }
+        Err(e) => {
+            eprintln!("bacowr-api: {e}");
+            1
+        }
+    }
+}
+
+/// Until organization settings have an API (#7), ops set an organization's fleet share here.
+async fn org_max_running(args: &[String]) -> i32 {
+    let parsed = match args {
+        [org, n] => OrgId::parse(org).ok().and_then(|org| match n.as_str() {
+            "default" => Some((org, None)),
+            n => n.parse::<i32>().ok().filter(|n| *n > 0).map(|n| (org, Some(n))),
+        }),
+        _ => None,
+    };
+    let Some((org_id, max_running)) = parsed else {
+        eprintln!("bacowr-api: org-max-running needs an organization id and a positive number or `default`\n{USAGE}");
+        return 2;
+    };
+    let settings = settings();
+    let result = async {
+        let db = connect_database(&settings.database).await?;
+        bacowr_migrations::ensure_migrated(&db, settings.database.auto_migrate).await?;
+        Ok::<_, Box<dyn std::error::Error>>(orgs::set_max_running(&db, org_id, max_running).await?)
+    }
+    .await;
+    match result {
+        Ok(true) => {
+            match max_running {
+                Some(n) => println!("{org_id}: at most {n} jobs running at once"),
+                None => println!("{org_id}: the configured default (dispatch.org_max_running)"),
+            }
+            0
+        }
+        Ok(false) => {
+            eprintln!("bacowr-api: no organization {org_id}");
+            1
         }
         Err(e) => {
             eprintln!("bacowr-api: {e}");

@@ -8,7 +8,6 @@ use bacowr_shared::{
     config::Settings,
     db::{connect_database, connect_redis},
     pricing::PriceTable,
-    queue::article_queue,
 };
 
 use crate::{error::ApiError, request_id, routes, services::idempotency, state::AppState};
@@ -42,7 +41,6 @@ impl Application {
         let prices = PriceTable::load(&settings.provider.price_table)?;
         let state = AppState {
             prices: std::sync::Arc::new(prices),
-            queue: article_queue(redis.clone(), &settings),
             db,
             redis,
             settings,

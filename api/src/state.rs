@@ -1,4 +1,4 @@
-use bacowr_shared::{config::Settings, queue::ArticleQueue};
+use bacowr_shared::config::Settings;
 use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
 
@@ -7,7 +7,6 @@ use sea_orm::DatabaseConnection;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub redis: ConnectionManager,
-    pub queue: ArticleQueue,
     pub settings: Settings,
     /// Dated provider prices, for estimates.
     pub prices: std::sync::Arc<bacowr_shared::pricing::PriceTable>,

@@ -12,6 +12,7 @@ mod m0005_articles;
 mod m0006_llm_calls;
 mod m0007_idempotency_keys;
 mod m0008_article_pipeline;
+mod m0009_dispatch;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_llm_calls::Migration),
             Box::new(m0007_idempotency_keys::Migration),
             Box::new(m0008_article_pipeline::Migration),
+            Box::new(m0009_dispatch::Migration),
         ]
     }
 }

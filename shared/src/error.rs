@@ -30,4 +30,6 @@ pub mod job_errors {
     pub const PROVIDER_FAILED: &str = "provider_failed";
     /// The provider answered, but not with a usable article.
     pub const BAD_PROVIDER_OUTPUT: &str = "bad_provider_output";
+    /// The job's worker died or lost its lease on every allowed attempt (the dead letter).
+    pub const WORKER_LOST: &str = "worker_lost";
 }

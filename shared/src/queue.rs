@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use apalis_core::{
     backend::{TaskSink, TaskSinkError},
-    task::builder::TaskBuilder,
+    task::{builder::TaskBuilder, task_id::TaskId},
 };
 use apalis_redis::{Config as QueueConfig, RedisStorage};
 use serde::{Deserialize, Serialize};
@@ -49,10 +49,45 @@ pub fn generate_article_queue(namespace: &str) -> String {
     format!("{namespace}:generate-article")
 }
 
-/// The queue configuration shared by producers (the API) and consumers (workers), set up
-/// around apalis-redis 1.0's measured defects (DESIGN §3a): short heartbeats so a killed
-/// worker's tasks come back within seconds, batch size no larger than concurrency, and an
-/// idempotency TTL so a duplicate push of a job id is dropped.
+/// The list the API pushes to when it has new work, so the dispatcher starts it at once
+/// instead of at its next tick.
+pub fn dispatch_wake_list(namespace: &str) -> String {
+    format!("{namespace}:dispatch:wake")
+}
+
+/// Asks the active dispatcher to look for work now (a new batch, a finished job). Best
+/// effort: its periodic tick finds the work anyway.
+pub async fn wake_dispatcher(redis: &redis::aio::ConnectionManager, namespace: &str) {
+    let list = dispatch_wake_list(namespace);
+    let mut conn = redis.clone();
+    // One pending wake-up is enough: the list never grows past one entry.
+    let pushed: redis::RedisResult<()> = redis::pipe()
+        .cmd("LPUSH")
+        .arg(&list)
+        .arg(1)
+        .ignore()
+        .cmd("LTRIM")
+        .arg(&list)
+        .arg(0)
+        .arg(0)
+        .ignore()
+        .query_async(&mut conn)
+        .await;
+    if let Err(e) = pushed {
+        tracing::debug!(error = %e, "dispatcher wake-up failed");
+    }
+}
+
+/// The apalis task id of a job's `dispatch`-th push. apalis-redis drops a push whose task id
+/// it already holds (`HSETNX`), so a repeated push of one dispatch is harmless, and a
+/// re-dispatch (a new number) is never mistaken for the lost one.
+pub fn task_id(job_id: JobId, dispatch: i32) -> String {
+    format!("{job_id}.{dispatch}")
+}
+
+/// The queue configuration shared by producers (the dispatcher) and consumers (workers), set
+/// up around apalis-redis 1.0's measured defects (DESIGN §3a): short heartbeats so a killed
+/// worker's tasks come back within seconds, and batch size no larger than concurrency.
 pub fn queue_config(settings: &Settings) -> QueueConfig {
     let worker = &settings.worker;
     QueueConfig::default()
@@ -60,7 +95,6 @@ pub fn queue_config(settings: &Settings) -> QueueConfig {
         .batch_size(worker.concurrency)
         .heartbeat_interval(Duration::from_secs(worker.heartbeat_secs))
         .missed_heartbeats(worker.missed_heartbeats)
-        .idempotency_ttl(Some(Duration::from_secs(worker.enqueue_dedup_secs)))
         // Outcomes live in Postgres; apalis' own copies of results would only grow Redis.
         .persist_results(false)
 }
@@ -71,17 +105,18 @@ pub fn article_queue(conn: redis::aio::ConnectionManager, settings: &Settings) -
     RedisStorage::new(conn).with_config(queue_config(settings))
 }
 
-/// Pushes many tasks in one pipelined round trip; each carries its job id as idempotency key.
+/// Pushes many tasks in one round trip, each under its task id (see [`task_id`]).
 pub async fn push_all(
     queue: &mut ArticleQueue,
-    tasks: Vec<GenerateArticle>,
+    tasks: Vec<(String, GenerateArticle)>,
 ) -> Result<(), TaskSinkError<apalis_redis::Error>> {
     if tasks.is_empty() {
         return Ok(());
     }
-    let tasks = tasks.into_iter().map(|task| {
-        let key = task.job_id().to_string();
-        TaskBuilder::new(task).idempotency_key(key).build()
+    let tasks = tasks.into_iter().map(|(id, task)| {
+        TaskBuilder::new(task)
+            .task_id(TaskId::from_string(id))
+            .build()
     });
     queue.push_all(futures::stream::iter(tasks)).await
 }

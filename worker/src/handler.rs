@@ -3,7 +3,10 @@
 //! (DESIGN §3a), so retrying is never left to it. Only infrastructure errors (Postgres down)
 //! return `Err`, and the claim makes the re-run harmless.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use apalis::prelude::{BoxDynError, Data};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, sea_query::Expr};
@@ -19,8 +22,9 @@ use bacowr_shared::{
 
 use crate::{
     context::Fetcher,
+    metrics::Metrics,
     pipeline,
-    store::{self, Outcome},
+    store,
 };
 
 pub struct WorkerState {
@@ -31,6 +35,15 @@ pub struct WorkerState {
     pub router: crate::router::Router,
     /// Lease owner written on claimed jobs: this process's unique worker name.
     pub owner: String,
+    pub metrics: Arc<Metrics>,
+    /// Cleared at shutdown: tasks fetched after that are handed back, not started.
+    pub accepting: AtomicBool,
+}
+
+impl WorkerState {
+    pub fn accepting(&self) -> bool {
+        self.accepting.load(Ordering::SeqCst)
+    }
 }
 
 pub async fn handle(
@@ -51,6 +64,12 @@ pub async fn handle(
 }
 
 async fn process(state: &WorkerState, task: &GenerateArticle) -> Result<(), BoxDynError> {
+    if !state.accepting() {
+        // Shutting down: leave the job for the rest of the fleet, dispatched again at once.
+        store::undispatch(&state.db, task.job_id()).await?;
+        tracing::info!("shutting down; task handed back");
+        return Ok(());
+    }
     let lease = state.settings.worker.lease();
     let Some(job) =
         store::claim(&state.db, task.job_id(), task.org_id(), &state.owner, lease).await?
@@ -59,31 +78,47 @@ async fn process(state: &WorkerState, task: &GenerateArticle) -> Result<(), BoxD
         return Ok(());
     };
     tracing::info!(attempt = job.attempts, "job claimed");
-    let renewal = tokio::spawn(renew_lease(
+    state.metrics.job_started();
+    let result = run_claimed(state, job).await;
+    state.metrics.job_ended();
+    // A slot is free: the dispatcher may push the next job now rather than at its tick.
+    bacowr_shared::queue::wake_dispatcher(&state.redis, &state.settings.redis.namespace).await;
+    result
+}
+
+async fn run_claimed(state: &WorkerState, job: job::Model) -> Result<(), BoxDynError> {
+    let lease = state.settings.worker.lease();
+    let renewal = RenewalGuard(tokio::spawn(renew_lease(
         state.db.clone(),
         job.id,
         state.owner.clone(),
         lease,
-    ));
+    )));
     let batch = match job.batch_id {
         Some(id) => batch::Entity::find_by_id(id).one(&state.db).await?,
         None => None,
     };
     let pipeline::run::Attempt { outcome, calls } =
         pipeline::run::run(state, &job, batch.as_ref()).await;
-    renewal.abort();
+    drop(renewal);
 
-    let status = match &outcome {
-        Outcome::Succeeded(_) => "succeeded",
-        Outcome::NeedsReview(_) => "needs_review",
-        Outcome::Failed { .. } => "failed",
-    };
+    let status = outcome.status();
     if store::record_outcome(&state.db, &job, &state.owner, outcome, &calls).await? {
-        tracing::info!(status, calls = calls.len(), "job finished");
+        state.metrics.job_finished(status);
+        tracing::info!(?status, calls = calls.len(), "job finished");
     } else {
         tracing::warn!("lease lost before the outcome was written; another worker owns the job");
     }
     Ok(())
+}
+
+/// Stops renewing when the attempt ends, however it ends (an error, a dropped future).
+struct RenewalGuard(tokio::task::JoinHandle<()>);
+
+impl Drop for RenewalGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Keeps the lease fresh while a long generation runs, so no one takes the job over.

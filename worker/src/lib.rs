@@ -2,7 +2,10 @@
 //! the article through a provider, and records the outcome. Never links a web framework.
 
 pub mod context;
+pub mod dispatch;
 pub mod handler;
+mod http;
+pub mod metrics;
 pub mod pipeline;
 pub mod provider;
 pub mod qc;

@@ -3,7 +3,10 @@
 //! unique name per process and restart, a poll interval, a Redis connection with a patient
 //! response timeout, and restarts of stopped workers.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, atomic::AtomicBool},
+    time::Duration,
+};
 
 use apalis::prelude::*;
 
@@ -16,8 +19,11 @@ use bacowr_shared::{
 
 use crate::{
     context::Fetcher,
+    dispatch::Dispatcher,
     handler::{WorkerState, handle},
+    metrics::Metrics,
     router::Router,
+    store,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +40,8 @@ pub enum StartError {
     Context(String),
     #[error("{0}")]
     Prices(#[from] bacowr_shared::pricing::PriceTableError),
+    #[error("worker.http_listen: {0}")]
+    Http(std::io::Error),
 }
 
 /// `host-pid-restart-random`: apalis-redis refuses a name that is still registered, and tests
@@ -49,8 +57,10 @@ fn worker_name(restart: usize) -> String {
     )
 }
 
-/// Connects, checks the schema, and returns a future that runs the worker until `shutdown`
-/// resolves. The future resolves with an error if the workers stop on their own.
+/// Connects, checks the schema, and returns a future that runs the worker (and a dispatcher
+/// candidate) until `shutdown` resolves: then no new task starts, in-flight jobs get the grace
+/// period, and whatever is still running is released to the queue. The future resolves with
+/// an error if the workers stop on their own.
 pub async fn start(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -60,15 +70,42 @@ pub async fn start(
     let redis = connect_redis(&settings.redis).await?;
     let fetcher = Fetcher::new(&settings.context).map_err(StartError::Context)?;
     let prices = PriceTable::load(&settings.provider.price_table)?;
+    let metrics = Arc::new(Metrics::default());
     let state = Arc::new(WorkerState {
-        db,
+        db: db.clone(),
         redis: redis.clone(),
         fetcher,
         router: Router::new(&settings, redis.clone(), prices)?,
         owner: worker_name(0),
         settings: settings.clone(),
+        metrics: metrics.clone(),
+        accepting: AtomicBool::new(true),
     });
     let storage = article_queue(redis.clone(), &settings);
+    if !settings.worker.http_listen.is_empty() {
+        let addr = settings
+            .worker
+            .http_listen
+            .parse()
+            .map_err(|e| StartError::Http(std::io::Error::other(e)))?;
+        let bound = crate::http::serve(addr, state.clone())
+            .await
+            .map_err(StartError::Http)?;
+        tracing::info!(%bound, "worker endpoints: /health /ready /metrics");
+    }
+    let (stop_dispatch, stop_rx) = tokio::sync::watch::channel(false);
+    let dispatcher = settings.dispatch.enabled.then(|| {
+        tokio::spawn(
+            Dispatcher {
+                db: db.clone(),
+                redis: redis.clone(),
+                queue: storage.clone(),
+                settings: settings.clone(),
+                metrics: metrics.clone(),
+            }
+            .run(stop_rx),
+        )
+    });
     {
         let state = state.clone();
         let namespace = settings.redis.namespace.clone();
@@ -87,6 +124,8 @@ pub async fn start(
     let poll = Duration::from_millis(settings.worker.poll_interval_ms);
     let grace = Duration::from_secs(settings.worker.shutdown_grace_secs);
 
+    let stopping = state.clone();
+    let finishing = state.clone();
     let monitor = Monitor::new()
         .register(move |restart| {
             WorkerBuilder::new(worker_name(restart))
@@ -101,9 +140,32 @@ pub async fn start(
             true
         })
         .shutdown_timeout(grace);
-    Ok(monitor.run_with_signal(async move {
-        shutdown.await;
-        tracing::info!("shutdown requested; finishing in-flight jobs");
-        Ok(())
-    }))
+    Ok(async move {
+        let result = monitor
+            .run_with_signal(async move {
+                shutdown.await;
+                stopping
+                    .accepting
+                    .store(false, std::sync::atomic::Ordering::SeqCst);
+                tracing::info!("shutdown requested; finishing in-flight jobs");
+                Ok(())
+            })
+            .await;
+        let _ = stop_dispatch.send(true);
+        if let Some(dispatcher) = dispatcher {
+            let _ = dispatcher.await;
+        }
+        let state = finishing;
+        match store::release_owned(&state.db, &state.owner).await {
+            Ok(0) => {}
+            Ok(n) => {
+                state.metrics.jobs_released(n);
+                tracing::warn!(jobs = n, "released unfinished jobs to the queue");
+                bacowr_shared::queue::wake_dispatcher(&state.redis, &state.settings.redis.namespace)
+                    .await;
+            }
+            Err(e) => tracing::error!(error = %e, "releasing unfinished jobs failed; their leases will expire"),
+        }
+        result
+    })
 }

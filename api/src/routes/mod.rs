@@ -2,6 +2,7 @@
 
 pub mod batches;
 pub mod body;
+pub mod control;
 pub mod health;
 pub mod jobs;
 pub mod params;
@@ -23,6 +24,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(batches::list_batches)
                 .service(batches::get_batch)
                 .service(batches::list_jobs)
+                .service(control::cancel_batch)
+                .service(control::retry_failed)
+                .service(control::retry_job)
                 .service(jobs::submit)
                 .service(jobs::get_job)
                 .service(usage::usage)

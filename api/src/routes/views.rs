@@ -64,6 +64,8 @@ pub struct BatchView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// When the batch was cancelled; running jobs may still finish after it.
+    pub cancelled_at: Option<DateTime<Utc>>,
 }
 
 impl From<batch::Model> for BatchView {
@@ -108,6 +110,7 @@ impl From<batch::Model> for BatchView {
             created_at: b.created_at,
             updated_at: b.updated_at,
             finished_at: b.finished_at,
+            cancelled_at: b.cancelled_at,
         }
     }
 }

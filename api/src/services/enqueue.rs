@@ -1,12 +1,10 @@
-//! Handing job ids to the workers through Redis, after the jobs are committed in Postgres.
+//! Handing new work to the fleet. Postgres holds the queue of record; the dispatcher (in the
+//! worker processes) moves jobs into Redis fairly and within its window. The API only wakes it,
+//! so a new batch starts at once and the per-organization cap has a single owner.
 
 use redis::aio::ConnectionManager;
 
-use bacowr_shared::{
-    ids::{JobId, OrgId},
-    queue::{self, ArticleQueue, GenerateArticle},
-    telemetry,
-};
+use bacowr_shared::queue;
 
 use crate::error::ApiError;
 
@@ -20,20 +18,8 @@ pub async fn check_redis(redis: &ConnectionManager) -> Result<(), ApiError> {
     })
 }
 
-/// One pipelined push of all the jobs. A failure here leaves the jobs `queued` in Postgres,
-/// the source of truth, where re-dispatch finds them; the client's answer is unaffected.
-pub async fn push_jobs(queue: &ArticleQueue, org_id: OrgId, job_ids: &[JobId]) {
-    let traceparent = telemetry::current_traceparent();
-    let tasks = job_ids
-        .iter()
-        .map(|&job_id| GenerateArticle::V1 {
-            job_id,
-            org_id,
-            traceparent: traceparent.clone(),
-        })
-        .collect();
-    let mut queue = queue.clone();
-    if let Err(e) = queue::push_all(&mut queue, tasks).await {
-        tracing::error!(error = %e, jobs = job_ids.len(), "enqueue failed; jobs stay queued in Postgres");
-    }
+/// After commit: asks the dispatcher to look now. A lost wake-up costs at most one dispatcher
+/// tick; the jobs are already safe in Postgres.
+pub async fn wake_dispatcher(redis: &ConnectionManager, namespace: &str) {
+    queue::wake_dispatcher(redis, namespace).await;
 }

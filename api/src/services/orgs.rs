@@ -28,6 +28,7 @@ pub async fn create_org(db: &DatabaseConnection, name: &str) -> Result<CreatedOr
         id: Set(org_id.uuid()),
         name: Set(name.to_owned()),
         created_at: Set(now),
+        max_running: Set(None),
     })
     .exec_without_returning(&txn)
     .await?;
@@ -49,4 +50,21 @@ pub async fn create_org(db: &DatabaseConnection, name: &str) -> Result<CreatedOr
         key_id,
         api_key: key,
     })
+}
+
+/// Sets how many of the organization's jobs may run at once across the fleet (`None`: the
+/// configured default). Returns whether the organization exists.
+pub async fn set_max_running(
+    db: &DatabaseConnection,
+    org_id: OrgId,
+    max_running: Option<i32>,
+) -> Result<bool, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let updated = organization::Entity::update_many()
+        .col_expr(organization::Column::MaxRunning, Expr::value(max_running))
+        .filter(organization::Column::Id.eq(org_id.uuid()))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(updated == 1)
 }

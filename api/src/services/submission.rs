@@ -1,5 +1,5 @@
 //! Accepting work: one transaction writes the batch, its jobs and the idempotency answer;
-//! after commit, one pipelined push hands the job ids to the workers.
+//! after commit, the dispatcher is woken to push the jobs to the workers.
 
 use chrono::Utc;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, DbErr, EntityTrait, TransactionTrait};
@@ -8,6 +8,7 @@ use bacowr_shared::{
     domain::{JobStatus, LinkAssignment},
     entities::{batch, job},
     ids::{BatchId, JobId, OrgId},
+    telemetry,
 };
 
 use super::{enqueue, idempotency::IdempotencyKey};
@@ -18,7 +19,7 @@ use crate::{
     state::AppState,
 };
 
-/// Rows per INSERT: 22 columns × 1,000 would pass Postgres' 65,535-parameter limit.
+/// Rows per INSERT: 26 columns × 1,000 would pass Postgres' 65,535-parameter limit.
 const INSERT_CHUNK: usize = 500;
 
 /// The answer to send: fresh or replayed, always the same JSON for the same key.
@@ -107,7 +108,9 @@ where
         key.store(&txn, org_id, 202, &body).await?;
     }
     txn.commit().await?;
-    enqueue::push_jobs(&state.queue, org_id, &jobs).await;
+    if !jobs.is_empty() {
+        enqueue::wake_dispatcher(&state.redis, &state.settings.redis.namespace).await;
+    }
     Ok(Accepted { status: 202, body })
 }
 
@@ -118,6 +121,7 @@ async fn insert_jobs(
     links: &[LinkAssignment],
 ) -> Result<Vec<JobId>, ApiError> {
     let now = Utc::now();
+    let traceparent = telemetry::current_traceparent();
     let ids: Vec<JobId> = links.iter().map(|_| JobId::new()).collect();
     for (chunk_no, chunk) in links.chunks(INSERT_CHUNK).enumerate() {
         let rows = chunk.iter().enumerate().map(|(i, link)| {
@@ -144,6 +148,10 @@ async fn insert_jobs(
                 updated_at: Set(now),
                 started_at: Set(None),
                 finished_at: Set(None),
+                dispatched_at: Set(None),
+                dispatches: Set(0),
+                not_before: Set(None),
+                traceparent: Set(traceparent.clone()),
             }
         });
         job::Entity::insert_many(rows)

@@ -33,6 +33,7 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub api: ApiSettings,
     pub worker: WorkerSettings,
+    pub dispatch: DispatchSettings,
     pub provider: ProviderSettings,
     pub router: RouterSettings,
     #[serde(default)]
@@ -71,9 +72,24 @@ pub struct WorkerSettings {
     pub heartbeat_secs: u64,
     pub missed_heartbeats: usize,
     pub poll_interval_ms: u64,
-    pub enqueue_dedup_secs: u64,
     pub shutdown_grace_secs: u64,
+    pub http_listen: String,
 }
+
+#[derive(Clone, Deserialize)]
+pub struct DispatchSettings {
+    pub enabled: bool,
+    pub tick_ms: u64,
+    pub window: usize,
+    pub org_max_running: usize,
+    pub redispatch_after_secs: u64,
+    pub max_attempts: u32,
+    pub retry_delay_secs: u64,
+    pub trim_per_tick: usize,
+}
+
+/// apalis-redis 1.0 crashes every worker past ~8,000 due tasks (DESIGN §3a).
+pub const MAX_DISPATCH_WINDOW: usize = 2000;
 
 #[derive(Clone, Deserialize)]
 pub struct ProviderSettings {
@@ -161,6 +177,26 @@ impl Settings {
         }
         if self.worker.heartbeat_secs == 0 || self.worker.missed_heartbeats == 0 {
             return invalid("worker.heartbeat_secs", "heartbeats must be positive");
+        }
+        if self.dispatch.window == 0 || self.dispatch.window > MAX_DISPATCH_WINDOW {
+            return invalid("dispatch.window", "must be between 1 and 2000");
+        }
+        if self.dispatch.org_max_running == 0 {
+            return invalid("dispatch.org_max_running", "must be at least 1");
+        }
+        if self.dispatch.max_attempts == 0 {
+            return invalid("dispatch.max_attempts", "must be at least 1");
+        }
+        if self.dispatch.tick_ms == 0 {
+            return invalid("dispatch.tick_ms", "must be at least 1");
+        }
+        if self.worker.lease_secs < 3 {
+            return invalid("worker.lease_secs", "must be at least 3");
+        }
+        if !self.worker.http_listen.is_empty()
+            && self.worker.http_listen.parse::<SocketAddr>().is_err()
+        {
+            return invalid("worker.http_listen", "must be empty or an address like 0.0.0.0:9090");
         }
         if self.provider.max_attempts == 0 {
             return invalid("provider.max_attempts", "must be at least 1");

@@ -72,4 +72,7 @@ pub enum BatchStatus {
     InReview,
     #[sea_orm(string_value = "completed")]
     Completed,
+    /// Cancelled by the client: queued jobs will not start; running ones finish or stop.
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
 }

@@ -37,6 +37,7 @@ pub struct Model {
     /// The deployments this batch may use, in order (a chain, or one pinned); `None`: all.
     #[sea_orm(column_type = "Json", nullable)]
     pub provider_chain: Option<Json>,
+    pub cancelled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -78,6 +79,7 @@ impl Model {
             default_language: None,
             first_try_passed_jobs: 0,
             provider_chain: None,
+            cancelled_at: None,
         }
     }
 }

@@ -28,6 +28,14 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
+    /// When the dispatcher last pushed this queued job to Redis; `None`: not in Redis.
+    pub dispatched_at: Option<DateTimeUtc>,
+    /// Pushes so far; the current task id is `{id}.{dispatches}` (see `queue::task_id`).
+    pub dispatches: i32,
+    /// A retry waits until then before it is dispatched again.
+    pub not_before: Option<DateTimeUtc>,
+    /// W3C trace context of the request that created (or retried) the job.
+    pub traceparent: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -80,7 +80,15 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
     let mut last_text_hash = None;
     let mut provider_error = None;
     let mut reserved: Vec<String> = Vec::new();
+    let mut stopped = false;
     for regenerations in 0..=t.max_regenerations {
+        // Each generation is a stage: a cancelled batch or a lost lease spends nothing more.
+        let checkpoint = crate::store::checkpoint(&state.db, job.id, &state.owner).await;
+        if checkpoint != crate::store::Checkpoint::Continue {
+            tracing::info!(?checkpoint, regenerations, "stopping the attempt");
+            stopped = true;
+            break;
+        }
         let generation = match state
             .router
             .generate_with(&request, only.as_deref(), &mut calls)
@@ -171,6 +179,7 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
     let outcome = match (best, provider_error) {
         (Some(article), _) if article.qc_passed => Outcome::Succeeded(article),
         (Some(article), _) => Outcome::NeedsReview(article),
+        (None, _) if stopped => Outcome::Cancelled,
         (None, Some(e)) => Outcome::Failed {
             code: job_errors::PROVIDER_FAILED,
             message: format!("the provider failed after {} call(s): {e}", calls.len()),

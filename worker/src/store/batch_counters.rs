@@ -140,3 +140,25 @@ pub async fn finished(
         .await?;
     Ok(())
 }
+
+/// A running job went back to the queue (its worker died or shut down before finishing).
+pub async fn requeued(
+    txn: &DatabaseTransaction,
+    batch_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    batch::Entity::update_many()
+        .col_expr(
+            batch::Column::RunningJobs,
+            Expr::col(batch::Column::RunningJobs).sub(1),
+        )
+        .col_expr(
+            batch::Column::QueuedJobs,
+            Expr::col(batch::Column::QueuedJobs).add(1),
+        )
+        .col_expr(batch::Column::UpdatedAt, Expr::value(now))
+        .filter(batch::Column::Id.eq(batch_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

@@ -2,13 +2,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait,
-    sea_query::{Expr, ExprTrait},
+    ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    TransactionTrait,
+    sea_query::{Expr, ExprTrait, Query},
 };
 
 use bacowr_shared::{
-    domain::JobStatus,
-    entities::job,
+    domain::{BatchStatus, JobStatus},
+    entities::{batch, job},
     ids::{JobId, OrgId},
 };
 
@@ -54,9 +55,21 @@ pub async fn claim(
         return Ok(job);
     }
     // A running job whose lease lapsed: its worker is gone. The counters already say running.
+    // Not in a cancelled batch: nothing starts after a cancel.
     let reclaimed = take()
         .filter(job::Column::Status.eq(JobStatus::Running))
         .filter(job::Column::LeaseExpiresAt.lt(now))
+        .filter(
+            Condition::any().add(job::Column::BatchId.is_null()).add(
+                job::Column::BatchId.not_in_subquery(
+                    Query::select()
+                        .column(batch::Column::Id)
+                        .from(batch::Entity)
+                        .and_where(batch::Column::Status.eq(BatchStatus::Cancelled))
+                        .to_owned(),
+                ),
+            ),
+        )
         .exec(&txn)
         .await?
         .rows_affected;

@@ -3,9 +3,11 @@
 //! Conditional updates make every step safe to repeat: a second delivery of a task finds the
 //! job already claimed or finished and changes nothing.
 
-mod batch_counters;
+pub(crate) mod batch_counters;
 mod claim;
+mod lifecycle;
 mod outcome;
 
 pub use claim::claim;
+pub use lifecycle::{Checkpoint, checkpoint, release_owned, undispatch};
 pub use outcome::{ArticleToStore, Outcome, record_outcome};

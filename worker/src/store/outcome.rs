@@ -38,6 +38,19 @@ pub enum Outcome {
     NeedsReview(ArticleToStore),
     /// No article at all.
     Failed { code: &'static str, message: String },
+    /// Stopped before any article: the batch was cancelled (or the lease lost) mid-attempt.
+    Cancelled,
+}
+
+impl Outcome {
+    pub fn status(&self) -> JobStatus {
+        match self {
+            Self::Succeeded(_) => JobStatus::Succeeded,
+            Self::NeedsReview(_) => JobStatus::NeedsReview,
+            Self::Failed { .. } => JobStatus::Failed,
+            Self::Cancelled => JobStatus::Cancelled,
+        }
+    }
 }
 
 /// Writes the outcome of one attempt. Returns `false` (and writes nothing but the call log)
@@ -56,12 +69,10 @@ pub async fn record_outcome(
     // always equal the sum of the call log.
     batch_counters::add_usage(&txn, job, &usage, now).await?;
 
-    let (status, error_code, error_message) = match &outcome {
-        Outcome::Succeeded(_) => (JobStatus::Succeeded, None, None),
-        Outcome::NeedsReview(_) => (JobStatus::NeedsReview, None, None),
-        Outcome::Failed { code, message } => {
-            (JobStatus::Failed, Some(*code), Some(message.clone()))
-        }
+    let status = outcome.status();
+    let (error_code, error_message) = match &outcome {
+        Outcome::Failed { code, message } => (Some(*code), Some(message.clone())),
+        _ => (None, None),
     };
     let moved = job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value(status))

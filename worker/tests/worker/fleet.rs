@@ -14,7 +14,7 @@ use bacowr_shared::{
     db::connect_redis,
     domain::JobStatus,
     entities::{batch, job},
-    queue::{self, GenerateArticle},
+    queue,
     testing::{TestDatabase, TestRedis, eventually},
 };
 use llm_sim::{Protocol, SimConfig};
@@ -63,7 +63,7 @@ async fn two_worker_processes_keep_one_fleet_wide_limit() {
     .await
     .unwrap();
     let jobs = 6;
-    let (org, batch_id, ids) = crate::store::seed(&db, jobs).await;
+    let (_org, batch_id, _ids) = crate::store::seed(&db, jobs).await;
     // Without page context there are no sources to cite; this test is about pacing, not QC.
     let mut relaxed = bacowr_shared::qc::profile("standard").unwrap().clone();
     relaxed.min_trust_links = 0;
@@ -85,17 +85,9 @@ async fn two_worker_processes_keep_one_fleet_wide_limit() {
     let mut settings = Settings::from_figment(Settings::figment(None)).unwrap();
     settings.redis.url = redis.url.clone();
     settings.redis.namespace = redis.namespace.clone();
-    let mut queue = queue::article_queue(connect_redis(&settings.redis).await.unwrap(), &settings);
-    let tasks = ids
-        .iter()
-        .map(|&job_id| GenerateArticle::V1 {
-            job_id,
-            org_id: org,
-            traceparent: None,
-        })
-        .collect();
+    // The jobs are in Postgres; the workers' dispatcher pushes them.
     let started = Instant::now();
-    queue::push_all(&mut queue, tasks).await.unwrap();
+    queue::wake_dispatcher(&connect_redis(&settings.redis).await.unwrap(), &redis.namespace).await;
 
     eventually("every job finished", Duration::from_secs(60), || async {
         let open = job::Entity::find()

@@ -5,3 +5,5 @@ mod context;
 mod fleet;
 mod router;
 mod store;
+mod cluster;
+mod durability;

@@ -28,6 +28,7 @@ pub async fn seed(db: &DatabaseConnection, jobs: usize) -> (OrgId, BatchId, Vec<
         id: Set(org.uuid()),
         name: Set("Org".into()),
         created_at: Set(now),
+        max_running: Set(None),
     })
     .exec_without_returning(db)
     .await
@@ -68,6 +69,10 @@ pub async fn seed(db: &DatabaseConnection, jobs: usize) -> (OrgId, BatchId, Vec<
             updated_at: now,
             started_at: None,
             finished_at: None,
+            dispatched_at: None,
+            dispatches: 0,
+            not_before: None,
+            traceparent: None,
         }))
         .exec_without_returning(db)
         .await

@@ -2,6 +2,10 @@
 //! Redis namespace per test, dropped afterwards. Leftovers of crashed runs are swept at start
 //! (the machine is reused across sessions).
 
+mod servers;
+
+pub use servers::{PgCluster, RedisServer, free_port};
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use std::future::Future;

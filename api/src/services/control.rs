@@ -1,0 +1,235 @@
+//! Steering accepted work: cancelling a batch, and retrying failed jobs (the dead letter).
+//! Each is one transaction of conditional updates, with the batch counters moved by the same
+//! deltas, so they stay equal to the job states whatever runs concurrently.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use bacowr_shared::{
+    domain::{BatchStatus, JobStatus},
+    entities::{batch, job},
+    ids::{BatchId, JobId, OrgId},
+    telemetry,
+};
+
+use crate::{error::ApiError, state::AppState};
+
+fn state_name<T: serde::Serialize>(status: T) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Cancels a queued or running batch: its queued jobs become `cancelled` at once (no worker
+/// can claim them afterwards), running ones stop before their next provider call. Cancelling
+/// a cancelled batch answers it unchanged.
+pub async fn cancel_batch(
+    state: &AppState,
+    org_id: OrgId,
+    id: BatchId,
+) -> Result<batch::Model, ApiError> {
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let found = find_batch(&txn, org_id, id).await?;
+    match found.status {
+        BatchStatus::Cancelled => {
+            txn.rollback().await?;
+            return Ok(found);
+        }
+        BatchStatus::Queued | BatchStatus::Running => {}
+        other => {
+            return Err(ApiError::conflict(
+                "status",
+                format!(
+                    "the batch is {}; only a queued or running batch can be cancelled",
+                    state_name(other)
+                ),
+            ));
+        }
+    }
+    let moved = batch::Entity::update_many()
+        .col_expr(batch::Column::Status, Expr::value(BatchStatus::Cancelled))
+        .col_expr(batch::Column::CancelledAt, Expr::value(now))
+        .col_expr(batch::Column::FinishedAt, Expr::value(now))
+        .col_expr(batch::Column::UpdatedAt, Expr::value(now))
+        .filter(batch::Column::Id.eq(id.uuid()))
+        .filter(batch::Column::Status.is_in([BatchStatus::Queued, BatchStatus::Running]))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if moved == 1 {
+        let cancelled = job::Entity::update_many()
+            .col_expr(job::Column::Status, Expr::value(JobStatus::Cancelled))
+            .col_expr(job::Column::FinishedAt, Expr::value(now))
+            .col_expr(job::Column::UpdatedAt, Expr::value(now))
+            .col_expr(
+                job::Column::DispatchedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(job::Column::BatchId.eq(id.uuid()))
+            .filter(job::Column::Status.eq(JobStatus::Queued))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        let n = i32::try_from(cancelled).unwrap_or(i32::MAX);
+        move_counts(&txn, id.uuid(), batch::Column::QueuedJobs, batch::Column::CancelledJobs, n)
+            .await?;
+    }
+    let updated = find_batch(&txn, org_id, id).await?;
+    txn.commit().await?;
+    tracing::info!(batch_id = %id, "batch cancelled");
+    Ok(updated)
+}
+
+/// Puts one failed job back in the queue with a fresh set of attempts.
+pub async fn retry_job(state: &AppState, org_id: OrgId, id: JobId) -> Result<job::Model, ApiError> {
+    let txn = state.db.begin().await?;
+    let found = job::Entity::find_by_id(id.uuid())
+        .filter(job::Column::OrgId.eq(org_id.uuid()))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job", &id.to_string()))?;
+    if found.status != JobStatus::Failed {
+        return Err(ApiError::conflict(
+            "status",
+            format!(
+                "the job is {}; only a failed job can be retried",
+                state_name(found.status)
+            ),
+        ));
+    }
+    if let Some(batch_id) = found.batch_id {
+        let batch = find_batch(&txn, org_id, BatchId::from_uuid(batch_id)).await?;
+        refuse_cancelled(&batch)?;
+    }
+    let n = requeue_failed(&txn, job::Column::Id.eq(id.uuid())).await?;
+    if n == 0 {
+        return Err(ApiError::conflict("status", "the job changed meanwhile; read it again"));
+    }
+    if let Some(batch_id) = found.batch_id {
+        reopen_batch(&txn, batch_id, n).await?;
+    }
+    let updated = job::Entity::find_by_id(id.uuid())
+        .one(&txn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("job just updated".into()))?;
+    txn.commit().await?;
+    crate::services::enqueue::wake_dispatcher(&state.redis, &state.settings.redis.namespace).await;
+    Ok(updated)
+}
+
+/// Puts every failed job of a batch back in the queue. Returns the batch and how many.
+pub async fn retry_failed(
+    state: &AppState,
+    org_id: OrgId,
+    id: BatchId,
+) -> Result<(batch::Model, u64), ApiError> {
+    let txn = state.db.begin().await?;
+    let found = find_batch(&txn, org_id, id).await?;
+    refuse_cancelled(&found)?;
+    let n = requeue_failed(&txn, job::Column::BatchId.eq(id.uuid())).await?;
+    if n > 0 {
+        reopen_batch(&txn, id.uuid(), n).await?;
+    }
+    let updated = find_batch(&txn, org_id, id).await?;
+    txn.commit().await?;
+    if n > 0 {
+        crate::services::enqueue::wake_dispatcher(&state.redis, &state.settings.redis.namespace)
+            .await;
+    }
+    Ok((updated, u64::try_from(n).unwrap_or(0)))
+}
+
+fn refuse_cancelled(batch: &batch::Model) -> Result<(), ApiError> {
+    if batch.status == BatchStatus::Cancelled {
+        return Err(ApiError::conflict(
+            "status",
+            "the batch is cancelled; its jobs can't be retried",
+        ));
+    }
+    Ok(())
+}
+
+async fn find_batch(
+    txn: &DatabaseTransaction,
+    org_id: OrgId,
+    id: BatchId,
+) -> Result<batch::Model, ApiError> {
+    batch::Entity::find_by_id(id.uuid())
+        .filter(batch::Column::OrgId.eq(org_id.uuid()))
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("batch", &id.to_string()))
+}
+
+async fn requeue_failed(
+    txn: &DatabaseTransaction,
+    which: sea_orm::sea_query::SimpleExpr,
+) -> Result<i32, DbErr> {
+    let now = Utc::now();
+    let none = Option::<DateTime<Utc>>::None;
+    let n = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(JobStatus::Queued))
+        .col_expr(job::Column::Attempts, Expr::value(0))
+        .col_expr(job::Column::ErrorCode, Expr::value(Option::<String>::None))
+        .col_expr(job::Column::ErrorMessage, Expr::value(Option::<String>::None))
+        .col_expr(job::Column::FinishedAt, Expr::value(none))
+        .col_expr(job::Column::DispatchedAt, Expr::value(none))
+        .col_expr(job::Column::NotBefore, Expr::value(none))
+        .col_expr(
+            job::Column::Traceparent,
+            Expr::value(telemetry::current_traceparent()),
+        )
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .filter(which)
+        .filter(job::Column::Status.eq(JobStatus::Failed))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    Ok(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+/// `n` failed jobs of the batch are queued again: the batch is running again.
+async fn reopen_batch(txn: &DatabaseTransaction, batch_id: Uuid, n: i32) -> Result<(), DbErr> {
+    move_counts(txn, batch_id, batch::Column::FailedJobs, batch::Column::QueuedJobs, n).await?;
+    batch::Entity::update_many()
+        .col_expr(batch::Column::Status, Expr::value(BatchStatus::Running))
+        .col_expr(
+            batch::Column::FinishedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(batch::Column::Id.eq(batch_id))
+        .filter(batch::Column::Status.is_in([
+            BatchStatus::ReadyForReview,
+            BatchStatus::InReview,
+            BatchStatus::Completed,
+        ]))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+async fn move_counts(
+    txn: &DatabaseTransaction,
+    batch_id: Uuid,
+    from: batch::Column,
+    to: batch::Column,
+    n: i32,
+) -> Result<(), DbErr> {
+    if n == 0 {
+        return Ok(());
+    }
+    batch::Entity::update_many()
+        .col_expr(from, Expr::col(from).sub(n))
+        .col_expr(to, Expr::col(to).add(n))
+        .col_expr(batch::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(batch::Column::Id.eq(batch_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

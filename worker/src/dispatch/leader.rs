@@ -1,0 +1,86 @@
+//! Exactly one active dispatcher across the fleet: the holder of a Postgres session-level
+//! advisory lock on its own connection. When the holder dies its connection closes and
+//! Postgres frees the lock at once; a Postgres restart frees it too, and the holder notices
+//! when its next check fails.
+
+use std::time::Duration;
+
+use sea_orm::sqlx::{Connection, PgConnection};
+
+pub struct Leadership {
+    url: String,
+    key: i64,
+    conn: Option<PgConnection>,
+    held: bool,
+}
+
+impl Leadership {
+    pub fn new(url: &str, namespace: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            key: lock_key(namespace),
+            conn: None,
+            held: false,
+        }
+    }
+
+    /// Whether this process is the dispatcher now: keeps the lock if it has it, tries to take
+    /// it otherwise. Never errs: a failed check means "not the leader" until the next try.
+    pub async fn check(&mut self) -> bool {
+        match self.try_check().await {
+            Ok(held) => {
+                if held != self.held {
+                    tracing::info!(leader = held, "dispatcher leadership changed");
+                }
+                self.held = held;
+            }
+            Err(e) => {
+                if self.held {
+                    tracing::warn!(error = %e, "lost the dispatcher lock's connection; stepping down");
+                }
+                self.held = false;
+                self.conn = None;
+            }
+        }
+        self.held
+    }
+
+    async fn try_check(&mut self) -> Result<bool, sea_orm::sqlx::Error> {
+        if self.conn.is_none() {
+            let conn = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&self.url))
+                .await
+                .map_err(|_| sea_orm::sqlx::Error::PoolTimedOut)??;
+            self.conn = Some(conn);
+            self.held = false;
+        }
+        let conn = self.conn.as_mut().expect("connected above");
+        let query = if self.held {
+            // Still connected means still holding: the lock lives as long as the session.
+            sea_orm::sqlx::query_scalar::<_, bool>("SELECT true")
+        } else {
+            sea_orm::sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)").bind(self.key)
+        };
+        tokio::time::timeout(Duration::from_secs(5), query.fetch_one(conn))
+            .await
+            .map_err(|_| sea_orm::sqlx::Error::PoolTimedOut)?
+    }
+
+    /// Gives the lock up (graceful shutdown) so another process takes over without waiting.
+    pub async fn release(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.close().await;
+        }
+        self.held = false;
+    }
+}
+
+/// A stable 64-bit key per deployment namespace (FNV-1a): deployments sharing a database
+/// don't share a dispatcher.
+fn lock_key(namespace: &str) -> i64 {
+    let hash = format!("bacowr-dispatcher:{namespace}")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}

@@ -1,0 +1,138 @@
+//! The dispatcher (DESIGN §3a): Postgres holds the queue of record, Redis delivers. Every
+//! worker process runs a candidate; the one holding the advisory lock feeds Redis from
+//! Postgres, fairly across organizations and within a bounded window, and puts back what
+//! Redis lost or a dead worker dropped. The others wait to take over.
+
+mod leader;
+mod pick;
+mod recover;
+mod trim;
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{SubsecRound, Utc};
+use redis::aio::ConnectionManager;
+use sea_orm::DatabaseConnection;
+use tokio::sync::watch;
+
+use bacowr_shared::{
+    config::Settings,
+    db::connect_redis,
+    queue::{self, ArticleQueue},
+};
+
+use crate::metrics::Metrics;
+
+pub use leader::Leadership;
+
+pub struct Dispatcher {
+    pub db: DatabaseConnection,
+    pub redis: ConnectionManager,
+    pub queue: ArticleQueue,
+    pub settings: Settings,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Rest between ticks however often wake-ups arrive, so a flood of finishing jobs costs a
+/// bounded number of queries.
+const MIN_TICK_GAP: Duration = Duration::from_millis(50);
+
+impl Dispatcher {
+    /// Runs until `stop` turns true, then gives up the lock.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let d = &self.settings.dispatch;
+        let tick = Duration::from_millis(d.tick_ms);
+        let mut leadership = Leadership::new(&self.settings.database.url, &self.settings.redis.namespace);
+        let mut wake: Option<ConnectionManager> = None;
+        let mut last_lost_check = tokio::time::Instant::now();
+        while !*stop.borrow() {
+            if !leadership.check().await {
+                self.metrics.set_leader(false);
+                tokio::select! {
+                    _ = tokio::time::sleep(tick.max(Duration::from_secs(1))) => {}
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            self.metrics.set_leader(true);
+            let check_lost = last_lost_check.elapsed()
+                >= Duration::from_secs(d.redispatch_after_secs / 3).max(Duration::from_secs(1));
+            if check_lost {
+                last_lost_check = tokio::time::Instant::now();
+            }
+            if let Err(e) = self.tick(check_lost).await {
+                tracing::warn!(error = %e, "dispatch tick failed; retrying");
+            }
+            tokio::select! {
+                _ = self.wait_for_wake(&mut wake, tick) => {}
+                _ = stop.changed() => {}
+            }
+            tokio::time::sleep(MIN_TICK_GAP).await;
+        }
+        leadership.release().await;
+        self.metrics.set_leader(false);
+    }
+
+    /// One pass: recover what was lost, then fill the window fairly, then trim.
+    async fn tick(&self, check_lost: bool) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let d = &self.settings.dispatch;
+        let now = Utc::now().trunc_subsecs(6);
+        let mut redis = self.redis.clone();
+        let namespace = &self.settings.redis.namespace;
+        let config = queue::queue_config(&self.settings);
+        recover::after_redis_reset(&self.db, &mut redis, namespace).await?;
+        recover::expired_leases(&self.db, d.max_attempts, now).await?;
+        if check_lost {
+            let before = now - chrono::Duration::seconds(d.redispatch_after_secs as i64);
+            recover::lost_tasks(&self.db, &mut redis, &config.job_meta_hash(), before).await?;
+        }
+        let free = d.window as i64 - pick::in_flight(&self.db).await?;
+        if free > 0 {
+            let ids = pick::choose(&self.db, d.org_max_running as i64, free, now).await?;
+            let pushed = pick::dispatch(&self.db, &self.queue, &ids, now).await?;
+            if pushed > 0 {
+                self.metrics.add_dispatched(pushed as u64);
+                tracing::debug!(pushed, "dispatched");
+            }
+        }
+        trim::finished_tasks(&mut redis, &config, d.trim_per_tick).await?;
+        self.metrics
+            .set_queue_depth(recover::queue_depth(&mut redis, &config).await?);
+        Ok(())
+    }
+
+    /// Blocks on the wake-up list (on a connection of its own: a blocking pop would stall
+    /// every other command on a shared, multiplexed one) for at most `tick`.
+    async fn wait_for_wake(&self, wake: &mut Option<ConnectionManager>, tick: Duration) {
+        if wake.is_none() {
+            match connect_redis(&self.settings.redis).await {
+                Ok(conn) => *wake = Some(conn),
+                Err(e) => {
+                    tracing::warn!(error = %e, "dispatcher wake-up connection failed");
+                    tokio::time::sleep(tick).await;
+                    return;
+                }
+            }
+        }
+        let conn = wake.as_mut().expect("connected above");
+        let list = queue::dispatch_wake_list(&self.settings.redis.namespace);
+        // Stay under the connection's response timeout, which would fail the pop.
+        let timeout = tick
+            .min(Duration::from_millis(self.settings.redis.response_timeout_ms / 2))
+            .as_secs_f64()
+            .max(0.01);
+        let popped: redis::RedisResult<Option<(String, String)>> =
+            redis::cmd("BLPOP").arg(&list).arg(timeout).query_async(conn).await;
+        match popped {
+            // Many wake-ups coalesce into one tick.
+            Ok(Some(_)) => {
+                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&list).query_async(conn).await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "wake-up wait failed");
+                tokio::time::sleep(tick).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Choosing what to push next: round-robin across organizations with queued work, each kept
+//! under its running cap, the whole fleet under the window; then marking and pushing.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, Statement};
+use uuid::Uuid;
+
+use bacowr_shared::{
+    ids::{JobId, OrgId},
+    queue::{self, ArticleQueue, GenerateArticle},
+};
+
+/// Jobs in Redis or running, fleet-wide: what the window bounds.
+pub async fn in_flight(db: &DatabaseConnection) -> Result<i64, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Count {
+        n: i64,
+    }
+    let sql = "SELECT COUNT(*) AS n FROM jobs \
+               WHERE status = 'running' OR (status = 'queued' AND dispatched_at IS NOT NULL)";
+    let row = Count::find_by_statement(Statement::from_string(db.get_database_backend(), sql))
+        .one(db)
+        .await?;
+    Ok(row.map_or(0, |r| r.n))
+}
+
+#[derive(FromQueryResult)]
+struct Candidate {
+    id: Uuid,
+}
+
+/// Up to `limit` job ids, fairly: a job's place is the slot it would take in its
+/// organization (jobs already in flight plus its rank among the waiting ones), so the
+/// organization with the least in flight goes first and a long backlog takes turns with a
+/// short one. No organization passes its cap.
+pub async fn choose(
+    db: &DatabaseConnection,
+    default_cap: i64,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, DbErr> {
+    let sql = r#"
+WITH flight AS (
+    SELECT org_id, COUNT(*) AS n FROM jobs
+    WHERE status = 'running' OR (status = 'queued' AND dispatched_at IS NOT NULL)
+    GROUP BY org_id
+), ranked AS (
+    SELECT id, org_id, created_at,
+           ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY created_at, row_index, id) AS rn
+    FROM jobs
+    WHERE status = 'queued' AND dispatched_at IS NULL
+      AND (not_before IS NULL OR not_before <= $1)
+)
+SELECT r.id AS id
+FROM ranked r
+JOIN organizations o ON o.id = r.org_id
+LEFT JOIN flight f ON f.org_id = r.org_id
+WHERE r.rn <= COALESCE(o.max_running, $2) - COALESCE(f.n, 0)
+ORDER BY COALESCE(f.n, 0) + r.rn, r.created_at, r.id
+LIMIT $3"#;
+    let rows = Candidate::find_by_statement(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        [now.into(), default_cap.into(), limit.into()],
+    ))
+    .all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+#[derive(FromQueryResult)]
+struct Marked {
+    id: Uuid,
+    org_id: Uuid,
+    dispatches: i32,
+    traceparent: Option<String>,
+}
+
+/// Marks the chosen jobs dispatched (a new task id each) and pushes them in one round trip.
+/// Marking first means a crash between the two leaves jobs that look dispatched but aren't in
+/// Redis, which the lost-task check finds; never a job in Redis twice under one dispatch.
+/// Returns how many were pushed.
+pub async fn dispatch(
+    db: &DatabaseConnection,
+    queue: &ArticleQueue,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let backend = db.get_database_backend();
+    let list = ids
+        .iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    // The ids come from our own query as UUIDs, so inlining them is safe, and keeps one
+    // statement for any number of them.
+    let sql = format!(
+        "UPDATE jobs SET dispatched_at = $1, dispatches = dispatches + 1, updated_at = $1 \
+         WHERE id IN ({list}) AND status = 'queued' AND dispatched_at IS NULL \
+         RETURNING id, org_id, dispatches, traceparent"
+    );
+    let marked =
+        Marked::find_by_statement(Statement::from_sql_and_values(backend, &sql, [now.into()]))
+            .all(db)
+            .await?;
+    let tasks: Vec<(String, GenerateArticle)> = marked
+        .iter()
+        .map(|m| {
+            let job_id = JobId::from_uuid(m.id);
+            (
+                queue::task_id(job_id, m.dispatches),
+                GenerateArticle::V1 {
+                    job_id,
+                    org_id: OrgId::from_uuid(m.org_id),
+                    traceparent: m.traceparent.clone(),
+                },
+            )
+        })
+        .collect();
+    let mut queue = queue.clone();
+    if let Err(e) = queue::push_all(&mut queue, tasks).await {
+        tracing::warn!(error = %e, jobs = marked.len(), "push to Redis failed; un-marking the jobs");
+        let sql = format!(
+            "UPDATE jobs SET dispatched_at = NULL WHERE id IN ({list}) \
+             AND status = 'queued' AND dispatched_at = $1"
+        );
+        db.execute_raw(Statement::from_sql_and_values(backend, &sql, [now.into()]))
+            .await?;
+        return Ok(0);
+    }
+    Ok(marked.len())
+}

@@ -1,0 +1,213 @@
+//! Finding work that Redis lost or a dead worker dropped, and putting it back in line.
+
+use chrono::{DateTime, Utc};
+use redis::aio::ConnectionManager;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait, sea_query::Expr,
+};
+
+use bacowr_shared::{
+    domain::{BatchStatus, JobStatus},
+    entities::{batch, job},
+    error::job_errors,
+    ids::JobId,
+    queue,
+};
+
+use crate::store::batch_counters;
+
+/// A fresh Redis (flushed, or restarted without persistence) has lost every task: forget
+/// which queued jobs were dispatched so they are pushed again. The marker key is written
+/// when the dispatcher first sees this Redis; its absence is how the loss shows.
+pub async fn after_redis_reset(
+    db: &DatabaseConnection,
+    redis: &mut ConnectionManager,
+    namespace: &str,
+) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+    let marker = format!("{namespace}:dispatch:epoch");
+    let fresh: bool = redis::cmd("SET")
+        .arg(&marker)
+        .arg(Utc::now().to_rfc3339())
+        .arg("NX")
+        .query_async::<Option<String>>(redis)
+        .await?
+        .is_some();
+    if !fresh {
+        return Ok(0);
+    }
+    let reset = job::Entity::update_many()
+        .col_expr(
+            job::Column::DispatchedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(job::Column::Status.eq(JobStatus::Queued))
+        .filter(job::Column::DispatchedAt.is_not_null())
+        .exec(db)
+        .await?
+        .rows_affected;
+    if reset > 0 {
+        tracing::warn!(jobs = reset, "Redis holds none of our tasks (flushed or restarted); re-dispatching");
+    }
+    Ok(reset)
+}
+
+/// Queued jobs dispatched more than `after` ago whose task Redis no longer holds (lost, or
+/// run without being claimed): un-marked, so the next pick pushes them again.
+pub async fn lost_tasks(
+    db: &DatabaseConnection,
+    redis: &mut ConnectionManager,
+    meta_prefix: &str,
+    before: DateTime<Utc>,
+) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+    let stale: Vec<(uuid::Uuid, i32)> = job::Entity::find()
+        .select_only()
+        .column(job::Column::Id)
+        .column(job::Column::Dispatches)
+        .filter(job::Column::Status.eq(JobStatus::Queued))
+        .filter(job::Column::DispatchedAt.lt(before))
+        .limit(1000)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if stale.is_empty() {
+        return Ok(0);
+    }
+    let mut pipe = redis::pipe();
+    for (id, dispatches) in &stale {
+        let task = queue::task_id(JobId::from_uuid(*id), *dispatches);
+        pipe.cmd("HGET").arg(format!("{meta_prefix}:{task}")).arg("status");
+    }
+    let statuses: Vec<Option<String>> = pipe.query_async(redis).await?;
+    let mut requeued = 0;
+    for ((id, dispatches), status) in stale.iter().zip(statuses) {
+        // Pending: still waiting in Redis. Running: a worker holds it. Failed: apalis will run
+        // it again (an infrastructure error). Anything else, or nothing, means it's gone.
+        if matches!(status.as_deref(), Some("Pending" | "Queued" | "Running" | "Failed")) {
+            continue;
+        }
+        requeued += job::Entity::update_many()
+            .col_expr(
+                job::Column::DispatchedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(job::Column::Id.eq(*id))
+            .filter(job::Column::Status.eq(JobStatus::Queued))
+            .filter(job::Column::Dispatches.eq(*dispatches))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    if requeued > 0 {
+        tracing::warn!(jobs = requeued, "dispatched jobs were never delivered; re-dispatching");
+    }
+    Ok(requeued)
+}
+
+/// Running jobs whose lease lapsed (their worker died or lost Postgres): back to the queue,
+/// or `failed` once they have used their attempts, or `cancelled` if their batch was.
+pub async fn expired_leases(
+    db: &DatabaseConnection,
+    max_attempts: u32,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let expired = job::Entity::find()
+        .filter(job::Column::Status.eq(JobStatus::Running))
+        .filter(job::Column::LeaseExpiresAt.lt(now))
+        .limit(500)
+        .all(db)
+        .await?;
+    let mut moved = 0;
+    for found in expired {
+        moved += u64::from(release_expired(db, &found, max_attempts, now).await?);
+    }
+    Ok(moved)
+}
+
+async fn release_expired(
+    db: &DatabaseConnection,
+    found: &job::Model,
+    max_attempts: u32,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    let cancelled = match found.batch_id {
+        Some(id) => batch::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .is_some_and(|b| b.status == BatchStatus::Cancelled),
+        None => false,
+    };
+    let out_of_attempts = found.attempts >= i32::try_from(max_attempts).unwrap_or(i32::MAX);
+    let status = if cancelled {
+        JobStatus::Cancelled
+    } else if out_of_attempts {
+        JobStatus::Failed
+    } else {
+        JobStatus::Queued
+    };
+    let mut update = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(status))
+        .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(
+            job::Column::LeaseExpiresAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            job::Column::DispatchedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(job::Column::UpdatedAt, Expr::value(now));
+    if status == JobStatus::Failed {
+        update = update
+            .col_expr(job::Column::ErrorCode, Expr::value(job_errors::WORKER_LOST))
+            .col_expr(
+                job::Column::ErrorMessage,
+                Expr::value(format!(
+                    "the job's worker stopped or lost its lease on each of {} attempts",
+                    found.attempts
+                )),
+            );
+    }
+    if status.is_terminal() {
+        update = update.col_expr(job::Column::FinishedAt, Expr::value(now));
+    }
+    let moved = update
+        .filter(job::Column::Id.eq(found.id))
+        .filter(job::Column::Status.eq(JobStatus::Running))
+        .filter(job::Column::LeaseExpiresAt.eq(found.lease_expires_at))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if !moved {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    if let Some(batch_id) = found.batch_id {
+        if status == JobStatus::Queued {
+            batch_counters::requeued(&txn, batch_id, now).await?;
+        } else {
+            batch_counters::finished(&txn, batch_id, status, false, now).await?;
+        }
+    }
+    txn.commit().await?;
+    tracing::warn!(job_id = %JobId::from_uuid(found.id), attempts = found.attempts, ?status, owner = ?found.lease_owner, "lease expired; job released");
+    Ok(true)
+}
+
+/// Redis' copy of the backlog, for metrics: tasks waiting to be fetched.
+pub async fn queue_depth(
+    redis: &mut ConnectionManager,
+    config: &apalis_redis::Config,
+) -> redis::RedisResult<i64> {
+    let (active, scheduled): (i64, i64) = redis::pipe()
+        .cmd("LLEN")
+        .arg(config.active_jobs_list())
+        .cmd("ZCARD")
+        .arg(config.scheduled_jobs_set())
+        .query_async(redis)
+        .await?;
+    Ok(active + scheduled)
+}
+
