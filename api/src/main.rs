@@ -93,12 +93,18 @@ async fn org_max_running(args: &[String]) -> i32 {
     let parsed = match args {
         [org, n] => OrgId::parse(org).ok().and_then(|org| match n.as_str() {
             "default" => Some((org, None)),
-            n => n.parse::<i32>().ok().filter(|n| *n > 0).map(|n| (org, Some(n))),
+            n => n
+                .parse::<i32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| (org, Some(n))),
         }),
         _ => None,
     };
     let Some((org_id, max_running)) = parsed else {
-        eprintln!("bacowr-api: org-max-running needs an organization id and a positive number or `default`\n{USAGE}");
+        eprintln!(
+            "bacowr-api: org-max-running needs an organization id and a positive number or `default`\n{USAGE}"
+        );
         return 2;
     };
     let settings = settings();

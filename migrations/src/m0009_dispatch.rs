@@ -101,7 +101,12 @@ impl MigrationTrait for Migration {
             JobCols::Traceparent,
         ] {
             manager
-                .alter_table(Table::alter().table(Jobs::Table).drop_column(col).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table(Jobs::Table)
+                        .drop_column(col)
+                        .to_owned(),
+                )
                 .await?;
         }
         manager

@@ -95,8 +95,11 @@ pub fn queue_config(settings: &Settings) -> QueueConfig {
         .batch_size(worker.concurrency)
         .heartbeat_interval(Duration::from_secs(worker.heartbeat_secs))
         .missed_heartbeats(worker.missed_heartbeats)
-        // Outcomes live in Postgres; apalis' own copies of results would only grow Redis.
-        .persist_results(false)
+        // Must stay on: in apalis-redis 1.0 it is also what acknowledges a finished task.
+        // Without it every task stays in its worker's in-flight set forever, and all of them
+        // are re-queued when that worker's heartbeat lapses. The dispatcher trims the
+        // done/dead sets (and the results with them).
+        .persist_results(true)
 }
 
 pub type ArticleQueue = RedisStorage<GenerateArticle>;

@@ -20,12 +20,7 @@ use bacowr_shared::{
     telemetry,
 };
 
-use crate::{
-    context::Fetcher,
-    metrics::Metrics,
-    pipeline,
-    store,
-};
+use crate::{context::Fetcher, metrics::Metrics, pipeline, store};
 
 pub struct WorkerState {
     pub db: DatabaseConnection,

@@ -84,11 +84,7 @@ async fn ready(state: &WorkerState) -> Reply {
     );
     let mut conn = state.redis.clone();
     let redis = matches!(
-        tokio::time::timeout(
-            timeout,
-            redis::cmd("PING").query_async::<String>(&mut conn)
-        )
-        .await,
+        tokio::time::timeout(timeout, redis::cmd("PING").query_async::<String>(&mut conn)).await,
         Ok(Ok(_))
     );
     let accepting = state.accepting();

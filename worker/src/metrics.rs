@@ -70,16 +70,25 @@ impl Metrics {
             ("failed", &self.failed),
             ("cancelled", &self.cancelled),
         ] {
-            out.push_str(&format!("jobs_total{{status=\"{status}\"}} {}\n", load(counter)));
+            out.push_str(&format!(
+                "jobs_total{{status=\"{status}\"}} {}\n",
+                load(counter)
+            ));
         }
         out.push_str("# HELP jobs_released_total Running jobs handed back to the queue at shutdown.\n# TYPE jobs_released_total counter\n");
         out.push_str(&format!("jobs_released_total {}\n", load(&self.released)));
         out.push_str("# HELP dispatcher_leader 1 while this process is the fleet's active dispatcher.\n# TYPE dispatcher_leader gauge\n");
-        out.push_str(&format!("dispatcher_leader {}\n", u8::from(self.leader.load(Ordering::Relaxed))));
+        out.push_str(&format!(
+            "dispatcher_leader {}\n",
+            u8::from(self.leader.load(Ordering::Relaxed))
+        ));
         out.push_str("# HELP dispatched_total Tasks this process pushed to Redis as dispatcher.\n# TYPE dispatched_total counter\n");
         out.push_str(&format!("dispatched_total {}\n", load(&self.dispatched)));
         out.push_str("# HELP queue_depth Tasks waiting in Redis, as last seen by the active dispatcher.\n# TYPE queue_depth gauge\n");
-        out.push_str(&format!("queue_depth {}\n", self.queue_depth.load(Ordering::Relaxed)));
+        out.push_str(&format!(
+            "queue_depth {}\n",
+            self.queue_depth.load(Ordering::Relaxed)
+        ));
         out
     }
 }

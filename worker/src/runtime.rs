@@ -161,10 +161,15 @@ pub async fn start(
             Ok(n) => {
                 state.metrics.jobs_released(n);
                 tracing::warn!(jobs = n, "released unfinished jobs to the queue");
-                bacowr_shared::queue::wake_dispatcher(&state.redis, &state.settings.redis.namespace)
-                    .await;
+                bacowr_shared::queue::wake_dispatcher(
+                    &state.redis,
+                    &state.settings.redis.namespace,
+                )
+                .await;
             }
-            Err(e) => tracing::error!(error = %e, "releasing unfinished jobs failed; their leases will expire"),
+            Err(e) => {
+                tracing::error!(error = %e, "releasing unfinished jobs failed; their leases will expire")
+            }
         }
         result
     })

@@ -77,8 +77,14 @@ pub async fn cancel_batch(
             .await?
             .rows_affected;
         let n = i32::try_from(cancelled).unwrap_or(i32::MAX);
-        move_counts(&txn, id.uuid(), batch::Column::QueuedJobs, batch::Column::CancelledJobs, n)
-            .await?;
+        move_counts(
+            &txn,
+            id.uuid(),
+            batch::Column::QueuedJobs,
+            batch::Column::CancelledJobs,
+            n,
+        )
+        .await?;
     }
     let updated = find_batch(&txn, org_id, id).await?;
     txn.commit().await?;
@@ -109,7 +115,10 @@ pub async fn retry_job(state: &AppState, org_id: OrgId, id: JobId) -> Result<job
     }
     let n = requeue_failed(&txn, job::Column::Id.eq(id.uuid())).await?;
     if n == 0 {
-        return Err(ApiError::conflict("status", "the job changed meanwhile; read it again"));
+        return Err(ApiError::conflict(
+            "status",
+            "the job changed meanwhile; read it again",
+        ));
     }
     if let Some(batch_id) = found.batch_id {
         reopen_batch(&txn, batch_id, n).await?;
@@ -177,7 +186,10 @@ async fn requeue_failed(
         .col_expr(job::Column::Status, Expr::value(JobStatus::Queued))
         .col_expr(job::Column::Attempts, Expr::value(0))
         .col_expr(job::Column::ErrorCode, Expr::value(Option::<String>::None))
-        .col_expr(job::Column::ErrorMessage, Expr::value(Option::<String>::None))
+        .col_expr(
+            job::Column::ErrorMessage,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(job::Column::FinishedAt, Expr::value(none))
         .col_expr(job::Column::DispatchedAt, Expr::value(none))
         .col_expr(job::Column::NotBefore, Expr::value(none))
@@ -196,7 +208,14 @@ async fn requeue_failed(
 
 /// `n` failed jobs of the batch are queued again: the batch is running again.
 async fn reopen_batch(txn: &DatabaseTransaction, batch_id: Uuid, n: i32) -> Result<(), DbErr> {
-    move_counts(txn, batch_id, batch::Column::FailedJobs, batch::Column::QueuedJobs, n).await?;
+    move_counts(
+        txn,
+        batch_id,
+        batch::Column::FailedJobs,
+        batch::Column::QueuedJobs,
+        n,
+    )
+    .await?;
     batch::Entity::update_many()
         .col_expr(batch::Column::Status, Expr::value(BatchStatus::Running))
         .col_expr(

@@ -196,7 +196,10 @@ impl Settings {
         if !self.worker.http_listen.is_empty()
             && self.worker.http_listen.parse::<SocketAddr>().is_err()
         {
-            return invalid("worker.http_listen", "must be empty or an address like 0.0.0.0:9090");
+            return invalid(
+                "worker.http_listen",
+                "must be empty or an address like 0.0.0.0:9090",
+            );
         }
         if self.provider.max_attempts == 0 {
             return invalid("provider.max_attempts", "must be at least 1");

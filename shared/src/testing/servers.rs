@@ -165,11 +165,14 @@ fn sweep_leftovers() {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let mut parts = name.splitn(4, '-');
-            let (Some("bacowr"), Some(kind), Some(pid)) = (parts.next(), parts.next(), parts.next())
+            let (Some("bacowr"), Some(kind), Some(pid)) =
+                (parts.next(), parts.next(), parts.next())
             else {
                 continue;
             };
-            let Ok(pid) = pid.parse::<u32>() else { continue };
+            let Ok(pid) = pid.parse::<u32>() else {
+                continue;
+            };
             if Path::new(&format!("/proc/{pid}")).exists() {
                 continue;
             }
@@ -222,7 +225,9 @@ fn postgres_bin() -> PathBuf {
         .filter(|p| p.join("initdb").exists())
         .collect();
     found.sort();
-    found.pop().expect("an initdb under /usr/lib/postgresql/*/bin")
+    found
+        .pop()
+        .expect("an initdb under /usr/lib/postgresql/*/bin")
 }
 
 fn is_root() -> bool {
@@ -322,7 +327,14 @@ impl PgCluster {
     pub fn stop_server(&self) {
         self.run(
             "pg_ctl",
-            &["stop", "-w", "-m", "fast", "-D", &self.data().to_string_lossy()],
+            &[
+                "stop",
+                "-w",
+                "-m",
+                "fast",
+                "-D",
+                &self.data().to_string_lossy(),
+            ],
         );
     }
 

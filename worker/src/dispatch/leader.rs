@@ -47,9 +47,10 @@ impl Leadership {
 
     async fn try_check(&mut self) -> Result<bool, sea_orm::sqlx::Error> {
         if self.conn.is_none() {
-            let conn = tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&self.url))
-                .await
-                .map_err(|_| sea_orm::sqlx::Error::PoolTimedOut)??;
+            let conn =
+                tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&self.url))
+                    .await
+                    .map_err(|_| sea_orm::sqlx::Error::PoolTimedOut)??;
             self.conn = Some(conn);
             self.held = false;
         }

@@ -42,7 +42,8 @@ impl Dispatcher {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let d = &self.settings.dispatch;
         let tick = Duration::from_millis(d.tick_ms);
-        let mut leadership = Leadership::new(&self.settings.database.url, &self.settings.redis.namespace);
+        let mut leadership =
+            Leadership::new(&self.settings.database.url, &self.settings.redis.namespace);
         let mut wake: Option<ConnectionManager> = None;
         let mut last_lost_check = tokio::time::Instant::now();
         while !*stop.borrow() {
@@ -118,15 +119,21 @@ impl Dispatcher {
         let list = queue::dispatch_wake_list(&self.settings.redis.namespace);
         // Stay under the connection's response timeout, which would fail the pop.
         let timeout = tick
-            .min(Duration::from_millis(self.settings.redis.response_timeout_ms / 2))
+            .min(Duration::from_millis(
+                self.settings.redis.response_timeout_ms / 2,
+            ))
             .as_secs_f64()
             .max(0.01);
-        let popped: redis::RedisResult<Option<(String, String)>> =
-            redis::cmd("BLPOP").arg(&list).arg(timeout).query_async(conn).await;
+        let popped: redis::RedisResult<Option<(String, String)>> = redis::cmd("BLPOP")
+            .arg(&list)
+            .arg(timeout)
+            .query_async(conn)
+            .await;
         match popped {
             // Many wake-ups coalesce into one tick.
             Ok(Some(_)) => {
-                let _: redis::RedisResult<()> = redis::cmd("DEL").arg(&list).query_async(conn).await;
+                let _: redis::RedisResult<()> =
+                    redis::cmd("DEL").arg(&list).query_async(conn).await;
             }
             Ok(None) => {}
             Err(e) => {

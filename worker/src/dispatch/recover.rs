@@ -47,7 +47,10 @@ pub async fn after_redis_reset(
         .await?
         .rows_affected;
     if reset > 0 {
-        tracing::warn!(jobs = reset, "Redis holds none of our tasks (flushed or restarted); re-dispatching");
+        tracing::warn!(
+            jobs = reset,
+            "Redis holds none of our tasks (flushed or restarted); re-dispatching"
+        );
     }
     Ok(reset)
 }
@@ -76,14 +79,19 @@ pub async fn lost_tasks(
     let mut pipe = redis::pipe();
     for (id, dispatches) in &stale {
         let task = queue::task_id(JobId::from_uuid(*id), *dispatches);
-        pipe.cmd("HGET").arg(format!("{meta_prefix}:{task}")).arg("status");
+        pipe.cmd("HGET")
+            .arg(format!("{meta_prefix}:{task}"))
+            .arg("status");
     }
     let statuses: Vec<Option<String>> = pipe.query_async(redis).await?;
     let mut requeued = 0;
     for ((id, dispatches), status) in stale.iter().zip(statuses) {
         // Pending: still waiting in Redis. Running: a worker holds it. Failed: apalis will run
         // it again (an infrastructure error). Anything else, or nothing, means it's gone.
-        if matches!(status.as_deref(), Some("Pending" | "Queued" | "Running" | "Failed")) {
+        if matches!(
+            status.as_deref(),
+            Some("Pending" | "Queued" | "Running" | "Failed")
+        ) {
             continue;
         }
         requeued += job::Entity::update_many()
@@ -99,7 +107,10 @@ pub async fn lost_tasks(
             .rows_affected;
     }
     if requeued > 0 {
-        tracing::warn!(jobs = requeued, "dispatched jobs were never delivered; re-dispatching");
+        tracing::warn!(
+            jobs = requeued,
+            "dispatched jobs were never delivered; re-dispatching"
+        );
     }
     Ok(requeued)
 }
@@ -210,4 +221,3 @@ pub async fn queue_depth(
         .await?;
     Ok(active + scheduled)
 }
-

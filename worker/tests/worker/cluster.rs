@@ -9,8 +9,8 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, Statement,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, Statement,
 };
 
 use bacowr_shared::{
@@ -58,7 +58,10 @@ impl WorkerProc {
             .env("BACOWR_DEPLOYMENTS__GPT__MODEL", "sim")
             .env("BACOWR_DEPLOYMENTS__GPT__BASE_URL", &env.sim_url)
             .env("BACOWR_DEPLOYMENTS__GPT__API_KEY", "k")
-            .env("BACOWR_TELEMETRY__LOG_LEVEL", "error")
+            .env(
+                "BACOWR_TELEMETRY__LOG_LEVEL",
+                std::env::var("FLEET_LOG").unwrap_or_else(|_| "error".into()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         for (key, value) in extra {
@@ -184,7 +187,11 @@ pub async fn seed_batch(
     (batch_id, ids)
 }
 
-pub async fn count_status(db: &DatabaseConnection, batch_id: BatchId, statuses: &[JobStatus]) -> u64 {
+pub async fn count_status(
+    db: &DatabaseConnection,
+    batch_id: BatchId,
+    statuses: &[JobStatus],
+) -> u64 {
     job::Entity::find()
         .filter(job::Column::BatchId.eq(batch_id.uuid()))
         .filter(job::Column::Status.is_in(statuses.iter().copied()))

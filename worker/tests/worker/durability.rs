@@ -71,8 +71,16 @@ impl Setup {
 }
 
 async fn finished(db: &DatabaseConnection, batch: bacowr_shared::ids::BatchId) -> u64 {
-    count_status(db, batch, &[JobStatus::Succeeded, JobStatus::NeedsReview, JobStatus::Failed])
-        .await
+    count_status(
+        db,
+        batch,
+        &[
+            JobStatus::Succeeded,
+            JobStatus::NeedsReview,
+            JobStatus::Failed,
+        ],
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +89,10 @@ async fn kill_9_five_times_mid_batch_loses_and_duplicates_nothing() {
     let org = create_org(&s.db, "Agency", None).await;
     let jobs = 40;
     let (batch, _) = seed_batch(&s.db, org, jobs, Utc::now()).await;
-    let mut workers = vec![WorkerProc::spawn(&s.env, &[]), WorkerProc::spawn(&s.env, &[])];
+    let mut workers = vec![
+        WorkerProc::spawn(&s.env, &[]),
+        WorkerProc::spawn(&s.env, &[]),
+    ];
     let started = Instant::now();
     for kill in 0..5 {
         // A random point: somewhere in the next 0.4-1.6 s of work.
@@ -111,13 +122,21 @@ async fn flushall_mid_batch_still_completes_it() {
     let org = create_org(&s.db, "Agency", None).await;
     let jobs = 30;
     let (batch, _) = seed_batch(&s.db, org, jobs, Utc::now()).await;
-    let workers = [WorkerProc::spawn(&s.env, &[]), WorkerProc::spawn(&s.env, &[])];
-    eventually("a third of the batch done", Duration::from_secs(60), || async {
-        (finished(&s.db, batch).await >= jobs as u64 / 3).then_some(())
-    })
+    let workers = [
+        WorkerProc::spawn(&s.env, &[]),
+        WorkerProc::spawn(&s.env, &[]),
+    ];
+    eventually(
+        "a third of the batch done",
+        Duration::from_secs(60),
+        || async { (finished(&s.db, batch).await >= jobs as u64 / 3).then_some(()) },
+    )
     .await;
     server.flushall().await;
-    eprintln!("FLUSHALL with {} of {jobs} finished", finished(&s.db, batch).await);
+    eprintln!(
+        "FLUSHALL with {} of {jobs} finished",
+        finished(&s.db, batch).await
+    );
     wait_finished(&s.db, batch, Duration::from_secs(90)).await;
     assert_exactly_once(&s.db, batch, jobs as u64).await;
     drop(workers);
@@ -132,10 +151,15 @@ async fn redis_restart_without_persistence_mid_batch_still_completes_it() {
     let org = create_org(&s.db, "Agency", None).await;
     let jobs = 24;
     let (batch, _) = seed_batch(&s.db, org, jobs, Utc::now()).await;
-    let workers = [WorkerProc::spawn(&s.env, &[]), WorkerProc::spawn(&s.env, &[])];
-    eventually("some of the batch done", Duration::from_secs(60), || async {
-        (finished(&s.db, batch).await >= 6).then_some(())
-    })
+    let workers = [
+        WorkerProc::spawn(&s.env, &[]),
+        WorkerProc::spawn(&s.env, &[]),
+    ];
+    eventually(
+        "some of the batch done",
+        Duration::from_secs(60),
+        || async { (finished(&s.db, batch).await >= 6).then_some(()) },
+    )
     .await;
     server.restart().await;
     wait_finished(&s.db, batch, Duration::from_secs(90)).await;
@@ -168,7 +192,10 @@ async fn postgres_outage_mid_batch_pauses_work_and_loses_nothing() {
     let (batch, _) = seed_batch(&db, org, jobs, Utc::now()).await;
     let port = free_port();
     let workers = [
-        WorkerProc::spawn(&env, &[("BACOWR_WORKER__HTTP_LISTEN", format!("127.0.0.1:{port}"))]),
+        WorkerProc::spawn(
+            &env,
+            &[("BACOWR_WORKER__HTTP_LISTEN", format!("127.0.0.1:{port}"))],
+        ),
         WorkerProc::spawn(&env, &[]),
     ];
     let ready = |expect: u16| async move {
@@ -179,7 +206,10 @@ async fn postgres_outage_mid_batch_pauses_work_and_loses_nothing() {
             .as_u16();
         (status == expect).then_some(())
     };
-    eventually("the worker is ready", Duration::from_secs(20), || ready(200)).await;
+    eventually("the worker is ready", Duration::from_secs(20), || {
+        ready(200)
+    })
+    .await;
     eventually("a few jobs done", Duration::from_secs(60), || async {
         (finished(&db, batch).await >= 5).then_some(())
     })
@@ -187,11 +217,19 @@ async fn postgres_outage_mid_batch_pauses_work_and_loses_nothing() {
     drop(db);
 
     cluster.stop_server();
-    eventually("the worker reports the outage", Duration::from_secs(10), || ready(503)).await;
+    eventually(
+        "the worker reports the outage",
+        Duration::from_secs(10),
+        || ready(503),
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     cluster.start_server().await;
 
-    eventually("the worker is ready again", Duration::from_secs(30), || ready(200)).await;
+    eventually("the worker is ready again", Duration::from_secs(30), || {
+        ready(200)
+    })
+    .await;
     let db = Database::connect(&cluster.url).await.unwrap();
     wait_finished(&db, batch, Duration::from_secs(120)).await;
     assert_exactly_once(&db, batch, jobs as u64).await;
@@ -210,12 +248,16 @@ async fn the_same_task_delivered_twice_at_once_writes_one_article() {
     // The test is the dispatcher here: every job goes to Redis twice, under two task ids,
     // side by side, so two workers fetch the copies at the same moment.
     let off = [("BACOWR_DISPATCH__ENABLED", "false".to_owned())];
-    let workers = [WorkerProc::spawn(&s.env, &off), WorkerProc::spawn(&s.env, &off)];
+    let workers = [
+        WorkerProc::spawn(&s.env, &off),
+        WorkerProc::spawn(&s.env, &off),
+    ];
     let mut settings = Settings::from_figment(Settings::figment(None)).unwrap();
     settings.redis.url = s.env.redis_url.clone();
     settings.redis.namespace = s.env.namespace.clone();
     settings.worker.concurrency = 4;
-    let mut storage = queue::article_queue(connect_redis(&settings.redis).await.unwrap(), &settings);
+    let mut storage =
+        queue::article_queue(connect_redis(&settings.redis).await.unwrap(), &settings);
     let tasks = ids
         .iter()
         .flat_map(|&job_id| {
@@ -234,8 +276,15 @@ async fn the_same_task_delivered_twice_at_once_writes_one_article() {
     queue::push_all(&mut storage, tasks).await.unwrap();
     wait_finished(&s.db, batch, Duration::from_secs(60)).await;
     assert_exactly_once(&s.db, batch, jobs as u64).await;
-    assert_eq!(llm_call::Entity::find().count(&s.db).await.unwrap(), jobs as u64);
-    assert_eq!(s.sim.served(Protocol::OpenAi).requests, jobs as u64, "one call per job");
+    assert_eq!(
+        llm_call::Entity::find().count(&s.db).await.unwrap(),
+        jobs as u64
+    );
+    assert_eq!(
+        s.sim.served(Protocol::OpenAi).requests,
+        jobs as u64,
+        "one call per job"
+    );
     drop(workers);
     s.finish().await;
 }
@@ -260,7 +309,10 @@ async fn sigterm_finishes_or_releases_in_flight_work_and_exits_0() {
     let took = term.elapsed();
     eprintln!("SIGTERM: exited {status} after {took:?}");
     assert_eq!(status.code(), Some(0), "a graceful stop exits 0");
-    assert!(took < Duration::from_secs(4), "within the deadline: {took:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "within the deadline: {took:?}"
+    );
     assert_eq!(
         count_status(&s.db, batch, &[JobStatus::Running]).await,
         0,
@@ -292,10 +344,15 @@ async fn a_redis_stall_is_survived_and_never_ends_a_worker_with_status_0() {
     let org = create_org(&s.db, "Agency", None).await;
     let jobs = 30;
     let (batch, _) = seed_batch(&s.db, org, jobs, Utc::now()).await;
-    let mut workers = [WorkerProc::spawn(&s.env, &[]), WorkerProc::spawn(&s.env, &[])];
-    eventually("some of the batch done", Duration::from_secs(60), || async {
-        (finished(&s.db, batch).await >= 5).then_some(())
-    })
+    let mut workers = [
+        WorkerProc::spawn(&s.env, &[]),
+        WorkerProc::spawn(&s.env, &[]),
+    ];
+    eventually(
+        "some of the batch done",
+        Duration::from_secs(60),
+        || async { (finished(&s.db, batch).await >= 5).then_some(()) },
+    )
     .await;
     server.pause();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -304,7 +361,11 @@ async fn a_redis_stall_is_survived_and_never_ends_a_worker_with_status_0() {
     assert_exactly_once(&s.db, batch, jobs as u64).await;
     for w in &mut workers {
         if let Some(status) = w.exit_status() {
-            assert_ne!(status.code(), Some(0), "a worker that stopped by itself exits non-zero");
+            assert_ne!(
+                status.code(),
+                Some(0),
+                "a worker that stopped by itself exits non-zero"
+            );
         }
     }
     s.finish().await;
@@ -331,21 +392,28 @@ async fn finished_tasks_are_trimmed_from_redis() {
         let mut conn = conn.clone();
         let queue_name = queue_name.clone();
         async move {
-            let (done, data): (i64, i64) = redis::pipe()
-                .cmd("SCARD")
-                .arg(format!("{queue_name}:done"))
-                .cmd("HLEN")
-                .arg(format!("{queue_name}:data"))
+            let inflight: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{queue_name}:inflight:*"))
                 .query_async(&mut conn)
                 .await
                 .ok()?;
-            (done == 0 && data == 0).then_some(())
+            let mut pipe = redis::pipe();
+            pipe.cmd("SCARD").arg(format!("{queue_name}:done"));
+            pipe.cmd("HLEN").arg(format!("{queue_name}:data"));
+            for key in &inflight {
+                pipe.cmd("SCARD").arg(key);
+            }
+            let sizes: Vec<i64> = pipe.query_async(&mut conn).await.ok()?;
+            // Acknowledged (out of the in-flight sets), then trimmed (data and done set).
+            sizes.iter().all(|&n| n == 0).then_some(())
         }
     })
     .await;
     let _: i64 = redis::cmd("DBSIZE").query_async(&mut conn).await.unwrap();
-    assert_eq!(article::Entity::find().count(&s.db).await.unwrap(), jobs as u64);
+    assert_eq!(
+        article::Entity::find().count(&s.db).await.unwrap(),
+        jobs as u64
+    );
     drop(worker);
     s.finish().await;
 }
-

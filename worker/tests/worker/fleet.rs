@@ -87,7 +87,11 @@ async fn two_worker_processes_keep_one_fleet_wide_limit() {
     settings.redis.namespace = redis.namespace.clone();
     // The jobs are in Postgres; the workers' dispatcher pushes them.
     let started = Instant::now();
-    queue::wake_dispatcher(&connect_redis(&settings.redis).await.unwrap(), &redis.namespace).await;
+    queue::wake_dispatcher(
+        &connect_redis(&settings.redis).await.unwrap(),
+        &redis.namespace,
+    )
+    .await;
 
     eventually("every job finished", Duration::from_secs(60), || async {
         let open = job::Entity::find()

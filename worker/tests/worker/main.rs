@@ -1,9 +1,9 @@
 //! The worker's integration tests: job claims and outcomes against a real Postgres database
 //! of the test's own.
 
+mod cluster;
 mod context;
+mod durability;
 mod fleet;
 mod router;
 mod store;
-mod cluster;
-mod durability;
