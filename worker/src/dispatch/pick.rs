@@ -39,24 +39,27 @@ pub async fn choose(
     limit: i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, DbErr> {
+    // Per organization, only as many of its oldest waiting jobs as its cap leaves room for
+    // (an index scan each, via idx_jobs_undispatched), however long its backlog.
     let sql = r#"
 WITH flight AS (
     SELECT org_id, COUNT(*) AS n FROM jobs
     WHERE status = 'running' OR (status = 'queued' AND dispatched_at IS NOT NULL)
     GROUP BY org_id
-), ranked AS (
-    SELECT id, org_id, created_at,
-           ROW_NUMBER() OVER (PARTITION BY org_id ORDER BY created_at, row_index, id) AS rn
-    FROM jobs
-    WHERE status = 'queued' AND dispatched_at IS NULL
-      AND (not_before IS NULL OR not_before <= $1)
 )
-SELECT r.id AS id
-FROM ranked r
-JOIN organizations o ON o.id = r.org_id
-LEFT JOIN flight f ON f.org_id = r.org_id
-WHERE r.rn <= COALESCE(o.max_running, $2) - COALESCE(f.n, 0)
-ORDER BY COALESCE(f.n, 0) + r.rn, r.created_at, r.id
+SELECT c.id AS id
+FROM organizations o
+LEFT JOIN flight f ON f.org_id = o.id
+CROSS JOIN LATERAL (
+    SELECT j.id, j.created_at,
+           ROW_NUMBER() OVER (ORDER BY j.created_at, j.row_index, j.id) AS rn
+    FROM jobs j
+    WHERE j.org_id = o.id AND j.status = 'queued' AND j.dispatched_at IS NULL
+      AND (j.not_before IS NULL OR j.not_before <= $1)
+    ORDER BY j.created_at, j.row_index, j.id
+    LIMIT GREATEST(COALESCE(o.max_running, $2) - COALESCE(f.n, 0), 0)
+) c
+ORDER BY COALESCE(f.n, 0) + c.rn, c.created_at, c.id
 LIMIT $3"#;
     let rows = Candidate::find_by_statement(Statement::from_sql_and_values(
         db.get_database_backend(),

@@ -6,4 +6,5 @@ mod context;
 mod durability;
 mod fleet;
 mod router;
+mod scheduling;
 mod store;
