@@ -84,7 +84,6 @@ pub struct DispatchSettings {
     pub org_max_running: usize,
     pub redispatch_after_secs: u64,
     pub max_attempts: u32,
-    pub retry_delay_secs: u64,
     pub trim_per_tick: usize,
 }
 
