@@ -87,7 +87,9 @@ async fn finished(db: &DatabaseConnection, batch: bacowr_shared::ids::BatchId) -
 async fn kill_9_five_times_mid_batch_loses_and_duplicates_nothing() {
     let s = Setup::new(Duration::from_millis(400)).await;
     let org = create_org(&s.db, "Agency", None).await;
-    let jobs = 40;
+    // 60 jobs of 400 ms on 8 slots, and every kill stalls the victim's jobs until their lease
+    // lapses: the five kills all land mid-batch.
+    let jobs = 60;
     let (batch, _) = seed_batch(&s.db, org, jobs, Utc::now()).await;
     let mut workers = vec![
         WorkerProc::spawn(&s.env, &[]),
@@ -95,10 +97,17 @@ async fn kill_9_five_times_mid_batch_loses_and_duplicates_nothing() {
     ];
     let started = Instant::now();
     for kill in 0..5 {
-        // A random point: somewhere in the next 0.4-1.6 s of work.
-        tokio::time::sleep(Duration::from_millis(400 + rand::random::<u64>() % 1200)).await;
+        // A random point: somewhere in the next 0.3-1.2 s of work.
+        tokio::time::sleep(Duration::from_millis(300 + rand::random::<u64>() % 900)).await;
         let victim = rand::random::<u64>() as usize % workers.len();
         workers[victim].kill9();
+        let done = finished(&s.db, batch).await;
+        eprintln!(
+            "kill -9 #{} at {:?}: {done} of {jobs} finished",
+            kill + 1,
+            started.elapsed()
+        );
+        assert!(done < jobs as u64, "the kill landed mid-batch");
         eprintln!(
             "kill -9 #{} at {:?}: {} of {jobs} finished",
             kill + 1,
