@@ -52,39 +52,54 @@ pub async fn cancel_batch(
             ));
         }
     }
+    // Jobs first, then the batch: the order every writer uses (a claim or an outcome locks
+    // its job, then the batch's counters), so cancelling never deadlocks with a worker.
+    let cancelled = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value(JobStatus::Cancelled))
+        .col_expr(job::Column::FinishedAt, Expr::value(now))
+        .col_expr(job::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            job::Column::DispatchedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(job::Column::BatchId.eq(id.uuid()))
+        .filter(job::Column::Status.eq(JobStatus::Queued))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let n = i32::try_from(cancelled).unwrap_or(i32::MAX);
     let moved = batch::Entity::update_many()
         .col_expr(batch::Column::Status, Expr::value(BatchStatus::Cancelled))
         .col_expr(batch::Column::CancelledAt, Expr::value(now))
         .col_expr(batch::Column::FinishedAt, Expr::value(now))
         .col_expr(batch::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            batch::Column::QueuedJobs,
+            Expr::col(batch::Column::QueuedJobs).sub(n),
+        )
+        .col_expr(
+            batch::Column::CancelledJobs,
+            Expr::col(batch::Column::CancelledJobs).add(n),
+        )
         .filter(batch::Column::Id.eq(id.uuid()))
         .filter(batch::Column::Status.is_in([BatchStatus::Queued, BatchStatus::Running]))
         .exec(&txn)
         .await?
         .rows_affected;
-    if moved == 1 {
-        let cancelled = job::Entity::update_many()
-            .col_expr(job::Column::Status, Expr::value(JobStatus::Cancelled))
-            .col_expr(job::Column::FinishedAt, Expr::value(now))
-            .col_expr(job::Column::UpdatedAt, Expr::value(now))
-            .col_expr(
-                job::Column::DispatchedAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(job::Column::BatchId.eq(id.uuid()))
-            .filter(job::Column::Status.eq(JobStatus::Queued))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        let n = i32::try_from(cancelled).unwrap_or(i32::MAX);
-        move_counts(
-            &txn,
-            id.uuid(),
-            batch::Column::QueuedJobs,
-            batch::Column::CancelledJobs,
-            n,
-        )
-        .await?;
+    if moved == 0 {
+        // Another request cancelled it (or it finished) meanwhile: answer what it is now.
+        txn.rollback().await?;
+        let now_is = find_batch_in(&state.db, org_id, id).await?;
+        if now_is.status == BatchStatus::Cancelled {
+            return Ok(now_is);
+        }
+        return Err(ApiError::conflict(
+            "status",
+            format!(
+                "the batch is {}; only a queued or running batch can be cancelled",
+                state_name(now_is.status)
+            ),
+        ));
     }
     let updated = find_batch(&txn, org_id, id).await?;
     txn.commit().await?;
@@ -169,9 +184,17 @@ async fn find_batch(
     org_id: OrgId,
     id: BatchId,
 ) -> Result<batch::Model, ApiError> {
+    find_batch_in(txn, org_id, id).await
+}
+
+async fn find_batch_in(
+    db: &impl sea_orm::ConnectionTrait,
+    org_id: OrgId,
+    id: BatchId,
+) -> Result<batch::Model, ApiError> {
     batch::Entity::find_by_id(id.uuid())
         .filter(batch::Column::OrgId.eq(org_id.uuid()))
-        .one(txn)
+        .one(db)
         .await?
         .ok_or_else(|| ApiError::not_found("batch", &id.to_string()))
 }

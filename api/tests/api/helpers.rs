@@ -16,7 +16,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub settings: Settings,
     pub api_key: String,
-    test_db: TestDatabase,
+    /// `None` when the app runs on a database the test owns itself (`spawn_on_database`).
+    test_db: Option<TestDatabase>,
     test_redis: TestRedis,
 }
 
@@ -31,15 +32,31 @@ impl TestApp {
 
     /// A migrated database, a Redis namespace and an organization of the test's own.
     pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        let test_db = TestDatabase::create().await;
+        let url = test_db.url.clone();
+        Self::spawn_inner(Some(test_db), url, configure).await
+    }
+
+    /// As `spawn`, but on a database the test owns (e.g. a `PgCluster` it stops and starts):
+    /// the app migrates it and the test's organization is created there. Cleanup leaves it
+    /// alone.
+    pub async fn spawn_on_database(url: &str) -> Self {
+        Self::spawn_inner(None, url.to_owned(), |_| {}).await
+    }
+
+    async fn spawn_inner(
+        test_db: Option<TestDatabase>,
+        database_url: String,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             let mut t = base_settings().telemetry;
             t.log_format = "pretty".into();
             let _ = Box::leak(Box::new(bacowr_shared::telemetry::init("test", &t)));
         }
-        let test_db = TestDatabase::create().await;
         let test_redis = TestRedis::create().await;
         let mut settings = base_settings();
-        settings.database.url = test_db.url.clone();
+        settings.database.url = database_url.clone();
         settings.database.auto_migrate = true;
         settings.database.max_connections = 10;
         settings.redis.url = test_redis.url.clone();
@@ -58,7 +75,9 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
 
-        let db = test_db.connect().await;
+        let db = sea_orm::Database::connect(&database_url)
+            .await
+            .expect("connect to the test database");
         let created = orgs::create_org(&db, "Test Agency").await.unwrap();
         Self {
             address,
@@ -188,7 +207,9 @@ impl TestApp {
 
     pub async fn cleanup(self) {
         drop(self.db);
-        self.test_db.drop_database().await;
+        if let Some(test_db) = self.test_db {
+            test_db.drop_database().await;
+        }
         self.test_redis.clean().await;
     }
 }

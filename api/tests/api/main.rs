@@ -2,6 +2,7 @@
 //! Redis namespace per test, and the real worker draining the queue against llm-sim.
 
 mod batches;
+mod control;
 mod delivery;
 mod end_to_end;
 mod helpers;

@@ -138,11 +138,12 @@ impl TextGenerator for OpenAiCompatible {
         }
         let body = args.build().map_err(|e| invalid(e.to_string()))?;
         // A client per call, so the retry hint belongs to this call alone; the reqwest client
-        // (and its connection pool) is shared.
+        // (and its connection pool) is shared. `Client::build`, not `with_config`: the latter
+        // builds a fresh reqwest client first, loading every system root certificate, which
+        // profiling showed was most of a worker's CPU per job.
         let seen = Arc::new(Mutex::new(Seen::default()));
-        let client = Client::with_config(self.config.clone())
-            .with_http_client(self.http.clone())
-            .with_http_service(Plain {
+        let client =
+            Client::build(self.http.clone(), self.config.clone()).with_http_service(Plain {
                 http: self.http.clone(),
                 seen: seen.clone(),
             });
