@@ -10,5 +10,6 @@ mod intake;
 mod jobs;
 mod openapi;
 mod operations;
+mod outage;
 mod pipeline;
 mod providers;

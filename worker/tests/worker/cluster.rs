@@ -13,12 +13,64 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, Statement,
 };
 
+use bacowr_migrations::{Migrator, MigratorTrait};
 use bacowr_shared::{
     domain::JobStatus,
     entities::{batch, job, organization},
     ids::{BatchId, JobId, OrgId},
-    testing::eventually,
+    testing::{TestDatabase, TestRedis, eventually},
 };
+use llm_sim::{SimConfig, SimHandle};
+
+/// A test's own database and Redis namespace on the shared servers, a simulator, and the
+/// environment for worker processes pointed at them.
+pub struct Setup {
+    pub test_db: Option<TestDatabase>,
+    pub db: DatabaseConnection,
+    pub redis: TestRedis,
+    pub sim: SimHandle,
+    pub env: Env,
+}
+
+impl Setup {
+    /// A database and Redis namespace of the test's own on the shared servers, and a
+    /// simulator answering after `latency`.
+    pub async fn new(latency: Duration) -> Self {
+        let test_db = TestDatabase::create().await;
+        let db = test_db.connect().await;
+        Migrator::up(&db, None).await.unwrap();
+        let redis = TestRedis::create().await;
+        let sim = llm_sim::spawn(SimConfig {
+            latency,
+            api_key: Some("k".into()),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let env = Env {
+            db_url: test_db.url.clone(),
+            redis_url: redis.url.clone(),
+            namespace: redis.namespace.clone(),
+            sim_url: sim.openai_base_url(),
+        };
+        Self {
+            test_db: Some(test_db),
+            db,
+            redis,
+            sim,
+            env,
+        }
+    }
+
+    pub async fn finish(mut self) {
+        self.sim.shutdown().await;
+        drop(self.db);
+        if let Some(db) = self.test_db.take() {
+            db.drop_database().await;
+        }
+        self.redis.clean().await;
+    }
+}
 
 /// Where the fleet's processes connect.
 pub struct Env {

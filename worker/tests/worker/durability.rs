@@ -13,62 +13,14 @@ use bacowr_shared::{
     domain::JobStatus,
     entities::{article, job, llm_call},
     queue::{self, GenerateArticle},
-    testing::{PgCluster, RedisServer, TestDatabase, TestRedis, eventually, free_port},
+    testing::{PgCluster, RedisServer, TestRedis, eventually, free_port},
 };
-use llm_sim::{Protocol, SimConfig, SimHandle};
+use llm_sim::{Protocol, SimConfig};
 
 use crate::cluster::{
-    Env, WorkerProc, assert_counters_match, assert_exactly_once, count_status, create_org,
+    Env, Setup, WorkerProc, assert_counters_match, assert_exactly_once, count_status, create_org,
     seed_batch, wait_finished,
 };
-
-pub struct Setup {
-    pub test_db: Option<TestDatabase>,
-    pub db: DatabaseConnection,
-    pub redis: TestRedis,
-    pub sim: SimHandle,
-    pub env: Env,
-}
-
-impl Setup {
-    /// A database and Redis namespace of the test's own on the shared servers, and a
-    /// simulator answering after `latency`.
-    pub async fn new(latency: Duration) -> Self {
-        let test_db = TestDatabase::create().await;
-        let db = test_db.connect().await;
-        Migrator::up(&db, None).await.unwrap();
-        let redis = TestRedis::create().await;
-        let sim = llm_sim::spawn(SimConfig {
-            latency,
-            api_key: Some("k".into()),
-            ..SimConfig::default()
-        })
-        .await
-        .unwrap();
-        let env = Env {
-            db_url: test_db.url.clone(),
-            redis_url: redis.url.clone(),
-            namespace: redis.namespace.clone(),
-            sim_url: sim.openai_base_url(),
-        };
-        Self {
-            test_db: Some(test_db),
-            db,
-            redis,
-            sim,
-            env,
-        }
-    }
-
-    pub async fn finish(mut self) {
-        self.sim.shutdown().await;
-        drop(self.db);
-        if let Some(db) = self.test_db.take() {
-            db.drop_database().await;
-        }
-        self.redis.clean().await;
-    }
-}
 
 async fn finished(db: &DatabaseConnection, batch: bacowr_shared::ids::BatchId) -> u64 {
     count_status(

@@ -15,11 +15,9 @@ use bacowr_shared::{
     testing::eventually,
 };
 
-use crate::{
-    cluster::{
-        Env, WorkerProc, assert_counters_match, count_status, create_org, seed_batch, wait_finished,
-    },
-    durability::Setup,
+use crate::cluster::{
+    Env, Setup, WorkerProc, assert_counters_match, count_status, create_org, seed_batch,
+    wait_finished,
 };
 
 async fn wake(env: &Env) {
