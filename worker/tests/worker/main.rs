@@ -3,6 +3,7 @@
 
 mod cluster;
 mod context;
+mod dispatcher;
 mod durability;
 mod fleet;
 mod router;
