@@ -66,8 +66,15 @@ async fn process(state: &WorkerState, task: &GenerateArticle) -> Result<(), BoxD
         return Ok(());
     }
     let lease = state.settings.worker.lease();
-    let Some(job) =
-        store::claim(&state.db, task.job_id(), task.org_id(), &state.owner, lease).await?
+    let Some(job) = store::claim(
+        &state.db,
+        task.job_id(),
+        task.org_id(),
+        &state.owner,
+        lease,
+        state.settings.dispatch.max_attempts,
+    )
+    .await?
     else {
         tracing::info!("job already claimed or finished; nothing to do");
         return Ok(());
@@ -86,6 +93,7 @@ async fn run_claimed(state: &WorkerState, job: job::Model) -> Result<(), BoxDynE
     let renewal = RenewalGuard(tokio::spawn(renew_lease(
         state.db.clone(),
         job.id,
+        job.attempts,
         state.owner.clone(),
         lease,
     )));
@@ -95,10 +103,24 @@ async fn run_claimed(state: &WorkerState, job: job::Model) -> Result<(), BoxDynE
     };
     let pipeline::run::Attempt { outcome, calls } =
         pipeline::run::run(state, &job, batch.as_ref()).await;
-    drop(renewal);
 
     let status = outcome.status();
-    if store::record_outcome(&state.db, &job, &state.owner, outcome, &calls).await? {
+    // The article is paid for: a Postgres hiccup must not throw it away. The lease is still
+    // renewed meanwhile, and the write is idempotent (it checks the lease and attempt).
+    let mut delay = std::time::Duration::from_millis(500);
+    let written = loop {
+        match store::record_outcome(&state.db, &job, &state.owner, outcome.clone(), &calls).await {
+            Ok(written) => break written,
+            Err(e) if delay <= lease => {
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "writing the outcome failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    drop(renewal);
+    if written {
         state.metrics.job_finished(status);
         tracing::info!(?status, calls = calls.len(), "job finished");
     } else {
@@ -120,6 +142,7 @@ impl Drop for RenewalGuard {
 async fn renew_lease(
     db: DatabaseConnection,
     job_id: uuid::Uuid,
+    attempt: i32,
     owner: String,
     lease: std::time::Duration,
 ) {
@@ -134,6 +157,7 @@ async fn renew_lease(
             .filter(job::Column::Id.eq(job_id))
             .filter(job::Column::Status.eq(JobStatus::Running))
             .filter(job::Column::LeaseOwner.eq(owner.as_str()))
+            .filter(job::Column::Attempts.eq(attempt))
             .exec(&db)
             .await;
         if let Err(e) = result {

@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, Statement,
+    TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -54,19 +55,18 @@ pub async fn cancel_batch(
     }
     // Jobs first, then the batch: the order every writer uses (a claim or an outcome locks
     // its job, then the batch's counters), so cancelling never deadlocks with a worker.
-    let cancelled = job::Entity::update_many()
-        .col_expr(job::Column::Status, Expr::value(JobStatus::Cancelled))
-        .col_expr(job::Column::FinishedAt, Expr::value(now))
-        .col_expr(job::Column::UpdatedAt, Expr::value(now))
-        .col_expr(
-            job::Column::DispatchedAt,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(job::Column::BatchId.eq(id.uuid()))
-        .filter(job::Column::Status.eq(JobStatus::Queued))
-        .exec(&txn)
+    // Rows locked in id order, as the dispatcher locks the ones it marks: two multi-row
+    // updates over the same jobs can't deadlock.
+    let cancelled = txn
+        .execute_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            "UPDATE jobs SET status = 'cancelled', finished_at = $2, updated_at = $2, \
+             dispatched_at = NULL WHERE id IN (SELECT id FROM jobs WHERE batch_id = $1 \
+             AND status = 'queued' ORDER BY id FOR UPDATE)",
+            [id.uuid().into(), now.into()],
+        ))
         .await?
-        .rows_affected;
+        .rows_affected();
     let n = i32::try_from(cancelled).unwrap_or(i32::MAX);
     let moved = batch::Entity::update_many()
         .col_expr(batch::Column::Status, Expr::value(BatchStatus::Cancelled))

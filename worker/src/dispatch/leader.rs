@@ -1,11 +1,14 @@
 //! Exactly one active dispatcher across the fleet: the holder of a Postgres session-level
 //! advisory lock on its own connection. When the holder dies its connection closes and
 //! Postgres frees the lock at once; a Postgres restart frees it too, and the holder notices
-//! when its next check fails.
+//! when its next check fails. A host that vanishes without closing its socket (power loss, a
+//! partition) is found by TCP keepalives set on the session, within about half a minute,
+//! not the operating system's two hours. The connection must reach Postgres directly (or
+//! through a session-mode pooler): a transaction-mode pooler can't hold a session lock.
 
-use std::time::Duration;
+use std::{str::FromStr, time::Duration};
 
-use sea_orm::sqlx::{Connection, PgConnection};
+use sea_orm::sqlx::{ConnectOptions, Connection, PgConnection, postgres::PgConnectOptions};
 
 pub struct Leadership {
     url: String,
@@ -47,8 +50,14 @@ impl Leadership {
 
     async fn try_check(&mut self) -> Result<bool, sea_orm::sqlx::Error> {
         if self.conn.is_none() {
-            let conn =
-                tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&self.url))
+            let options = PgConnectOptions::from_str(&self.url)?.options([
+                ("tcp_keepalives_idle", "10"),
+                ("tcp_keepalives_interval", "5"),
+                ("tcp_keepalives_count", "3"),
+                ("application_name", "bacowr-dispatcher"),
+            ]);
+            let conn: PgConnection =
+                tokio::time::timeout(Duration::from_secs(5), options.connect())
                     .await
                     .map_err(|_| sea_orm::sqlx::Error::PoolTimedOut)??;
             self.conn = Some(conn);
@@ -56,8 +65,13 @@ impl Leadership {
         }
         let conn = self.conn.as_mut().expect("connected above");
         let query = if self.held {
-            // Still connected means still holding: the lock lives as long as the session.
-            sea_orm::sqlx::query_scalar::<_, bool>("SELECT true")
+            // Ask Postgres whether this session still holds it, rather than assume it.
+            sea_orm::sqlx::query_scalar::<_, bool>(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' \
+                 AND pid = pg_backend_pid() AND granted \
+                 AND ((classid::bigint << 32) | objid::bigint) = $1)",
+            )
+            .bind(self.key)
         } else {
             sea_orm::sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1)").bind(self.key)
         };

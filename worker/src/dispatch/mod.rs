@@ -23,6 +23,8 @@ use bacowr_shared::{
 
 use crate::metrics::Metrics;
 
+use recover::StepError;
+
 pub use leader::Leadership;
 
 pub struct Dispatcher {
@@ -46,6 +48,8 @@ impl Dispatcher {
             Leadership::new(&self.settings.database.url, &self.settings.redis.namespace);
         let mut wake: Option<ConnectionManager> = None;
         let mut last_lost_check = tokio::time::Instant::now();
+        // Since when Postgres has answered without a break (see `tick`).
+        let mut db_ok_since: Option<tokio::time::Instant> = None;
         while !*stop.borrow() {
             if !leadership.check().await {
                 self.metrics.set_leader(false);
@@ -61,8 +65,12 @@ impl Dispatcher {
             if check_lost {
                 last_lost_check = tokio::time::Instant::now();
             }
-            if let Err(e) = self.tick(check_lost).await {
-                tracing::warn!(error = %e, "dispatch tick failed; retrying");
+            let lease = self.settings.worker.lease();
+            let expire_leases = db_ok_since.is_some_and(|t| t.elapsed() >= lease);
+            if self.tick(check_lost, expire_leases).await {
+                db_ok_since.get_or_insert_with(tokio::time::Instant::now);
+            } else {
+                db_ok_since = None;
             }
             tokio::select! {
                 _ = self.wait_for_wake(&mut wake, tick) => {}
@@ -74,31 +82,94 @@ impl Dispatcher {
         self.metrics.set_leader(false);
     }
 
-    /// One pass: recover what was lost, then fill the window fairly, then trim.
-    async fn tick(&self, check_lost: bool) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// One pass: recover what was lost, then fill the window fairly, then trim. Each step
+    /// stands alone: a Redis error doesn't stop the Postgres-only steps, nor one step the rest.
+    /// Leases are expired only once Postgres has answered for a whole lease period: after an
+    /// outage, workers that kept working need that long to renew, and expiring their leases
+    /// at once would throw their work away. Returns whether Postgres answered throughout.
+    async fn tick(&self, check_lost: bool, expire_leases: bool) -> bool {
         let d = &self.settings.dispatch;
         let now = Utc::now().trunc_subsecs(6);
         let mut redis = self.redis.clone();
         let namespace = &self.settings.redis.namespace;
         let config = queue::queue_config(&self.settings);
-        recover::after_redis_reset(&self.db, &mut redis, namespace).await?;
-        recover::expired_leases(&self.db, d.max_attempts, now).await?;
+        let mut db_ok = true;
+        let mut step = |name: &str, result: Result<(), StepError>| {
+            if let Err(e) = result {
+                if matches!(e, StepError::Postgres(_)) {
+                    db_ok = false;
+                }
+                tracing::warn!(step = name, error = %e, "dispatch step failed; retrying next tick");
+            }
+        };
+        step(
+            "redis reset",
+            recover::after_redis_reset(&self.db, &mut redis, namespace)
+                .await
+                .map(drop),
+        );
+        step(
+            "cancelled batches",
+            recover::cancelled_stragglers(&self.db, now)
+                .await
+                .map(drop)
+                .map_err(StepError::from),
+        );
+        if expire_leases {
+            step(
+                "expired leases",
+                recover::expired_leases(&self.db, d.max_attempts, now)
+                    .await
+                    .map(drop)
+                    .map_err(StepError::from),
+            );
+        }
         if check_lost {
             let before = now - chrono::Duration::seconds(d.redispatch_after_secs as i64);
-            recover::lost_tasks(&self.db, &mut redis, &config.job_meta_hash(), before).await?;
+            let give_up = now - chrono::Duration::seconds(10 * d.redispatch_after_secs as i64);
+            step(
+                "lost tasks",
+                recover::lost_tasks(
+                    &self.db,
+                    &mut redis,
+                    &config.job_meta_hash(),
+                    before,
+                    give_up,
+                )
+                .await
+                .map(drop),
+            );
         }
-        let free = d.window as i64 - pick::in_flight(&self.db).await?;
-        if free > 0 {
-            let ids = pick::choose(&self.db, d.org_max_running as i64, free, now).await?;
-            let pushed = pick::dispatch(&self.db, &self.queue, &ids, now).await?;
-            if pushed > 0 {
-                self.metrics.add_dispatched(pushed as u64);
-                tracing::debug!(pushed, "dispatched");
-            }
+        step("dispatch", self.fill_window(now).await);
+        step(
+            "trim",
+            trim::finished_tasks(&mut redis, &config, d.trim_per_tick)
+                .await
+                .map(drop)
+                .map_err(StepError::from),
+        );
+        if let Ok(depth) = recover::queue_depth(&mut redis, &config).await {
+            self.metrics.set_queue_depth(depth);
         }
-        trim::finished_tasks(&mut redis, &config, d.trim_per_tick).await?;
-        self.metrics
-            .set_queue_depth(recover::queue_depth(&mut redis, &config).await?);
+        db_ok
+    }
+
+    async fn fill_window(&self, now: chrono::DateTime<Utc>) -> Result<(), StepError> {
+        let d = &self.settings.dispatch;
+        let free = d.window as i64 - pick::in_flight(&self.db).await.map_err(StepError::from)?;
+        if free <= 0 {
+            return Ok(());
+        }
+        let ids = pick::choose(&self.db, d.org_max_running as i64, free, now)
+            .await
+            .map_err(StepError::from)?;
+        let pushed = pick::dispatch(&self.db, &self.queue, &ids, now)
+            .await
+            .map_err(StepError::from)?;
+        if pushed > 0 {
+            self.metrics.add_dispatched(pushed as u64);
+            tracing::debug!(pushed, "dispatched");
+        }
         Ok(())
     }
 

@@ -49,6 +49,8 @@ WITH flight AS (
 )
 SELECT c.id AS id
 FROM organizations o
+JOIN (SELECT DISTINCT org_id FROM jobs WHERE status = 'queued' AND dispatched_at IS NULL) w
+  ON w.org_id = o.id
 LEFT JOIN flight f ON f.org_id = o.id
 CROSS JOIN LATERAL (
     SELECT j.id, j.created_at,
@@ -56,6 +58,7 @@ CROSS JOIN LATERAL (
     FROM jobs j
     WHERE j.org_id = o.id AND j.status = 'queued' AND j.dispatched_at IS NULL
       AND (j.not_before IS NULL OR j.not_before <= $1)
+      AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = j.batch_id AND b.status = 'cancelled')
     ORDER BY j.created_at, j.row_index, j.id
     LIMIT GREATEST(COALESCE(o.max_running, $2) - COALESCE(f.n, 0), 0)
 ) c
@@ -102,7 +105,8 @@ pub async fn dispatch(
     // statement for any number of them.
     let sql = format!(
         "UPDATE jobs SET dispatched_at = $1, dispatches = dispatches + 1, updated_at = $1 \
-         WHERE id IN ({list}) AND status = 'queued' AND dispatched_at IS NULL \
+         WHERE id IN (SELECT id FROM jobs WHERE id IN ({list}) AND status = 'queued' \
+         AND dispatched_at IS NULL ORDER BY id FOR UPDATE) \
          RETURNING id, org_id, dispatches, traceparent"
     );
     let marked =

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, sea_query::Expr,
 };
 
 use bacowr_shared::{
@@ -17,6 +17,16 @@ use bacowr_shared::{
 
 use crate::store::batch_counters;
 
+/// A failed dispatcher step, telling a Postgres failure (which pauses lease expiry) from a
+/// Redis one.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error("Postgres: {0}")]
+    Postgres(#[from] DbErr),
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
 /// A fresh Redis (flushed, or restarted without persistence) has lost every task: forget
 /// which queued jobs were dispatched so they are pushed again. The marker key is written
 /// when the dispatcher first sees this Redis; its absence is how the loss shows.
@@ -24,7 +34,7 @@ pub async fn after_redis_reset(
     db: &DatabaseConnection,
     redis: &mut ConnectionManager,
     namespace: &str,
-) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<u64, StepError> {
     let marker = format!("{namespace}:dispatch:epoch");
     let fresh: bool = redis::cmd("SET")
         .arg(&marker)
@@ -62,13 +72,16 @@ pub async fn lost_tasks(
     redis: &mut ConnectionManager,
     meta_prefix: &str,
     before: DateTime<Utc>,
-) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
-    let stale: Vec<(uuid::Uuid, i32)> = job::Entity::find()
+    give_up: DateTime<Utc>,
+) -> Result<u64, StepError> {
+    let stale: Vec<(uuid::Uuid, i32, DateTime<Utc>)> = job::Entity::find()
         .select_only()
         .column(job::Column::Id)
         .column(job::Column::Dispatches)
+        .column(job::Column::DispatchedAt)
         .filter(job::Column::Status.eq(JobStatus::Queued))
         .filter(job::Column::DispatchedAt.lt(before))
+        .order_by_asc(job::Column::DispatchedAt)
         .limit(1000)
         .into_tuple()
         .all(db)
@@ -77,7 +90,7 @@ pub async fn lost_tasks(
         return Ok(0);
     }
     let mut pipe = redis::pipe();
-    for (id, dispatches) in &stale {
+    for (id, dispatches, _) in &stale {
         let task = queue::task_id(JobId::from_uuid(*id), *dispatches);
         pipe.cmd("HGET")
             .arg(format!("{meta_prefix}:{task}"))
@@ -85,13 +98,16 @@ pub async fn lost_tasks(
     }
     let statuses: Vec<Option<String>> = pipe.query_async(redis).await?;
     let mut requeued = 0;
-    for ((id, dispatches), status) in stale.iter().zip(statuses) {
+    for ((id, dispatches, dispatched_at), status) in stale.iter().zip(statuses) {
         // Pending: still waiting in Redis. Running: a worker holds it. Failed: apalis will run
         // it again (an infrastructure error). Anything else, or nothing, means it's gone.
-        if matches!(
+        // Past `give_up` it is pushed again whatever apalis says (a task wedged in a live
+        // worker's in-flight set): a duplicate is harmless, the claim sees to that.
+        let waiting = matches!(
             status.as_deref(),
             Some("Pending" | "Queued" | "Running" | "Failed")
-        ) {
+        );
+        if waiting && *dispatched_at >= give_up {
             continue;
         }
         requeued += job::Entity::update_many()
@@ -220,4 +236,49 @@ pub async fn queue_depth(
         .query_async(redis)
         .await?;
     Ok(active + scheduled)
+}
+
+/// Queued jobs of a cancelled batch (a retry or a release that raced the cancel): cancelled
+/// too, so nothing starts after a cancel. Jobs before the batch row, as every writer locks.
+pub async fn cancelled_stragglers(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Straggler {
+        batch_id: uuid::Uuid,
+    }
+    let txn = db.begin().await?;
+    let found = Straggler::find_by_statement(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        "UPDATE jobs SET status = 'cancelled', finished_at = $1, updated_at = $1, \
+         dispatched_at = NULL WHERE status = 'queued' AND batch_id IN \
+         (SELECT id FROM batches WHERE status = 'cancelled') RETURNING batch_id",
+        [now.into()],
+    ))
+    .all(&txn)
+    .await?;
+    let mut per_batch: std::collections::BTreeMap<uuid::Uuid, i32> = Default::default();
+    for s in &found {
+        *per_batch.entry(s.batch_id).or_default() += 1;
+    }
+    for (batch_id, n) in &per_batch {
+        batch_counters::moved(
+            &txn,
+            *batch_id,
+            batch::Column::QueuedJobs,
+            batch::Column::CancelledJobs,
+            *n,
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    if !found.is_empty() {
+        tracing::warn!(
+            jobs = found.len(),
+            "queued jobs of cancelled batches cancelled"
+        );
+    }
+    Ok(found.len() as u64)
 }

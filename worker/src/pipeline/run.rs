@@ -81,9 +81,18 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
     let mut provider_error = None;
     let mut reserved: Vec<String> = Vec::new();
     let mut stopped = false;
+    // Between stages the checkpoint below decides; within one (a generation waiting on
+    // breakers, limits and backoff) this watcher stops the router.
+    let stop = crate::router::Stop::default();
+    let _watcher = StopWatcher(tokio::spawn(watch_for_stop(
+        state.db.clone(),
+        job.clone(),
+        state.owner.clone(),
+        stop.clone(),
+    )));
     for regenerations in 0..=t.max_regenerations {
         // Each generation is a stage: a cancelled batch or a lost lease spends nothing more.
-        let checkpoint = crate::store::checkpoint(&state.db, job.id, &state.owner).await;
+        let checkpoint = crate::store::checkpoint(&state.db, job, &state.owner).await;
         if checkpoint != crate::store::Checkpoint::Continue {
             tracing::info!(?checkpoint, regenerations, "stopping the attempt");
             stopped = true;
@@ -91,10 +100,15 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
         }
         let generation = match state
             .router
-            .generate_with(&request, only.as_deref(), &mut calls)
+            .generate_with(&request, only.as_deref(), &mut calls, &stop)
             .await
         {
             Ok(g) => g,
+            Err(_) if stop.is_set() => {
+                tracing::info!(regenerations, "stopping the attempt mid-generation");
+                stopped = true;
+                break;
+            }
             Err(e) => {
                 provider_error = Some(e);
                 break;
@@ -190,6 +204,34 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
         },
     };
     Attempt { outcome, calls }
+}
+
+/// Ends the watcher with the attempt.
+struct StopWatcher(tokio::task::JoinHandle<()>);
+
+impl Drop for StopWatcher {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Looks every two seconds whether the attempt should stop (the batch cancelled, the lease
+/// lost) and tells the router.
+async fn watch_for_stop(
+    db: sea_orm::DatabaseConnection,
+    job: job::Model,
+    owner: String,
+    stop: crate::router::Stop,
+) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(2));
+    every.tick().await;
+    loop {
+        every.tick().await;
+        if crate::store::checkpoint(&db, &job, &owner).await != crate::store::Checkpoint::Continue {
+            stop.set();
+            return;
+        }
+    }
 }
 
 /// FNV-1a of the generated text: the loop guard's notion of "the same output".

@@ -7,6 +7,7 @@
 
 pub mod breaker;
 pub mod ratelimit;
+mod stop;
 
 use std::{
     collections::HashMap,
@@ -28,6 +29,8 @@ use crate::{
 };
 use breaker::{Breaker, BreakerConfig, BreakerState};
 use ratelimit::{Limits, RateLimiter};
+pub use stop::Stop;
+use stop::stopped;
 
 /// A rate-limit wait longer than this sends the call to the next deployment instead.
 const MAX_INLINE_WAIT: Duration = Duration::from_secs(5);
@@ -170,7 +173,8 @@ impl Router {
         request: &GenerationRequest,
         calls: &mut Vec<CallRecord>,
     ) -> Result<Generation, ProviderError> {
-        self.generate_with(request, None, calls).await
+        self.generate_with(request, None, calls, &Stop::default())
+            .await
     }
 
     /// The deployments of `only` (a batch's own chain, in its order), else the whole chain.
@@ -189,11 +193,13 @@ impl Router {
     }
 
     /// [`Router::generate`] over a batch's chosen deployments.
+    /// `stop` ends it early: no call starts and no wait goes on once it is set.
     pub async fn generate_with(
         &self,
         request: &GenerationRequest,
         only: Option<&[String]>,
         calls: &mut Vec<CallRecord>,
+        stop: &Stop,
     ) -> Result<Generation, ProviderError> {
         let chain = self.chain(only);
         let deadline = Instant::now() + self.max_wait;
@@ -207,7 +213,10 @@ impl Router {
                 if refused.contains(&d.name.as_str()) {
                     continue;
                 }
-                match self.try_deployment(d, request, calls, deadline).await {
+                if stop.is_set() {
+                    return Err(stopped());
+                }
+                match self.try_deployment(d, request, calls, deadline, stop).await {
                     Ok(g) => return Ok(g),
                     Err(Some(e)) => {
                         if e.class.is_request_specific() {
@@ -246,7 +255,9 @@ impl Router {
                 wait_ms = (until - now).as_millis() as u64,
                 "all deployments unavailable; waiting"
             );
-            tokio::time::sleep_until(until).await;
+            if stop.sleep_until(until).await {
+                return Err(stopped());
+            }
         }
     }
 
@@ -258,6 +269,7 @@ impl Router {
         request: &GenerationRequest,
         calls: &mut Vec<CallRecord>,
         deadline: Instant,
+        stop: &Stop,
     ) -> Result<Generation, Option<ProviderError>> {
         let mut backoff = ExponentialBuilder::default()
             .with_min_delay(self.backoff_initial)
@@ -267,6 +279,9 @@ impl Router {
             .build();
         let mut last = None;
         loop {
+            if stop.is_set() {
+                return Err(Some(stopped()));
+            }
             if !self.breaker(&d.name, |b| b.try_acquire(Instant::now())) {
                 return Err(last);
             }
@@ -344,7 +359,9 @@ impl Router {
                         return Err(Some(e));
                     }
                     last = Some(e);
-                    tokio::time::sleep(delay).await;
+                    if stop.sleep(delay).await {
+                        return Err(Some(stopped()));
+                    }
                 }
             }
         }

@@ -162,3 +162,22 @@ pub async fn requeued(
         .await?;
     Ok(())
 }
+
+/// `n` jobs of the batch moved from one counted status to another.
+pub async fn moved(
+    txn: &DatabaseTransaction,
+    batch_id: Uuid,
+    from: batch::Column,
+    to: batch::Column,
+    n: i32,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    batch::Entity::update_many()
+        .col_expr(from, Expr::col(from).sub(n))
+        .col_expr(to, Expr::col(to).add(n))
+        .col_expr(batch::Column::UpdatedAt, Expr::value(now))
+        .filter(batch::Column::Id.eq(batch_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

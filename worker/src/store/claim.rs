@@ -14,14 +14,29 @@ use bacowr_shared::{
 
 use super::batch_counters;
 
+/// Not in a cancelled batch: nothing starts after a cancel.
+fn not_cancelled() -> Condition {
+    Condition::any().add(job::Column::BatchId.is_null()).add(
+        job::Column::BatchId.not_in_subquery(
+            Query::select()
+                .column(batch::Column::Id)
+                .from(batch::Entity)
+                .and_where(batch::Column::Status.eq(BatchStatus::Cancelled))
+                .to_owned(),
+        ),
+    )
+}
+
 /// Takes the job for `owner` if it is queued, or running under a lease that has expired (its
-/// worker died). Returns `None` when someone else holds it or it is finished.
+/// worker died) with attempts left. Returns `None` when someone else holds it, it is
+/// finished, or its batch is cancelled.
 pub async fn claim(
     db: &DatabaseConnection,
     job_id: JobId,
     org_id: OrgId,
     owner: &str,
     lease: Duration,
+    max_attempts: u32,
 ) -> Result<Option<job::Model>, DbErr> {
     let now = Utc::now();
     let expires = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
@@ -42,6 +57,7 @@ pub async fn claim(
     };
     let fresh = take()
         .filter(job::Column::Status.eq(JobStatus::Queued))
+        .filter(not_cancelled())
         .exec(&txn)
         .await?
         .rows_affected;
@@ -54,21 +70,12 @@ pub async fn claim(
         return Ok(job);
     }
     // A running job whose lease lapsed: its worker is gone. The counters already say running.
-    // Not in a cancelled batch: nothing starts after a cancel.
+    // Only within its attempts; past them the dispatcher marks it failed.
     let reclaimed = take()
         .filter(job::Column::Status.eq(JobStatus::Running))
         .filter(job::Column::LeaseExpiresAt.lt(now))
-        .filter(
-            Condition::any().add(job::Column::BatchId.is_null()).add(
-                job::Column::BatchId.not_in_subquery(
-                    Query::select()
-                        .column(batch::Column::Id)
-                        .from(batch::Entity)
-                        .and_where(batch::Column::Status.eq(BatchStatus::Cancelled))
-                        .to_owned(),
-                ),
-            ),
-        )
+        .filter(job::Column::Attempts.lt(i32::try_from(max_attempts).unwrap_or(i32::MAX)))
+        .filter(not_cancelled())
         .exec(&txn)
         .await?
         .rows_affected;

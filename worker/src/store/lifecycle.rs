@@ -23,26 +23,31 @@ pub enum Checkpoint {
 
 /// Whether the attempt may go on to its next stage (the next provider call). A failed check
 /// goes on: a Postgres hiccup must not abort paid-for work.
-pub async fn checkpoint(db: &DatabaseConnection, job_id: Uuid, owner: &str) -> Checkpoint {
+pub async fn checkpoint(db: &DatabaseConnection, job: &job::Model, owner: &str) -> Checkpoint {
     #[derive(FromQueryResult)]
     struct Row {
         status: String,
         lease_owner: Option<String>,
+        attempts: i32,
         cancelled: bool,
     }
-    let sql = "SELECT j.status AS status, j.lease_owner AS lease_owner, \
+    let sql = "SELECT j.status AS status, j.lease_owner AS lease_owner, j.attempts AS attempts, \
                COALESCE(b.status = 'cancelled', false) AS cancelled \
                FROM jobs j LEFT JOIN batches b ON b.id = j.batch_id WHERE j.id = $1";
     let row = Row::find_by_statement(Statement::from_sql_and_values(
         db.get_database_backend(),
         sql,
-        [job_id.into()],
+        [job.id.into()],
     ))
     .one(db)
     .await;
     match row {
         Ok(Some(r)) if r.cancelled => Checkpoint::Cancelled,
-        Ok(Some(r)) if r.status != "running" || r.lease_owner.as_deref() != Some(owner) => {
+        Ok(Some(r))
+            if r.status != "running"
+                || r.lease_owner.as_deref() != Some(owner)
+                || r.attempts != job.attempts =>
+        {
             Checkpoint::LeaseLost
         }
         Ok(None) => Checkpoint::LeaseLost,
@@ -80,6 +85,8 @@ pub async fn release_owned(db: &DatabaseConnection, owner: &str) -> Result<u64, 
         // A job of a batch cancelled meanwhile ends cancelled instead: nothing starts again.
         "UPDATE jobs SET status = CASE WHEN EXISTS (SELECT 1 FROM batches b \
          WHERE b.id = jobs.batch_id AND b.status = 'cancelled') THEN 'cancelled' ELSE 'queued' END, \
+         finished_at = CASE WHEN EXISTS (SELECT 1 FROM batches b \
+         WHERE b.id = jobs.batch_id AND b.status = 'cancelled') THEN $2 ELSE NULL END, \
          lease_owner = NULL, lease_expires_at = NULL, dispatched_at = NULL, \
          attempts = GREATEST(attempts - 1, 0), updated_at = $2 \
          WHERE lease_owner = $1 AND status = 'running' RETURNING batch_id, status",

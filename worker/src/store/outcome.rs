@@ -13,6 +13,7 @@ use bacowr_shared::{
 use super::batch_counters::{self, Usage};
 use crate::pipeline::CallRecord;
 
+#[derive(Clone)]
 pub struct ArticleToStore {
     pub title: String,
     pub meta_description: Option<String>,
@@ -31,6 +32,7 @@ pub struct ArticleToStore {
     pub first_try: bool,
 }
 
+#[derive(Clone)]
 pub enum Outcome {
     /// QC passed.
     Succeeded(ArticleToStore),
@@ -88,6 +90,8 @@ pub async fn record_outcome(
         .filter(job::Column::Id.eq(job.id))
         .filter(job::Column::Status.eq(JobStatus::Running))
         .filter(job::Column::LeaseOwner.eq(owner))
+        // This attempt's lease, not a later one the same process took after it lapsed.
+        .filter(job::Column::Attempts.eq(job.attempts))
         .exec(&txn)
         .await?
         .rows_affected;

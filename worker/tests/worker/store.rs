@@ -133,20 +133,20 @@ async fn claims_leases_takeover_and_outcomes() {
     let (org, batch_id, jobs) = seed(&db, 2).await;
 
     // First claim wins; a second delivery finds the job held.
-    let held = claim(&db, jobs[0], org, "w1", LEASE)
+    let held = claim(&db, jobs[0], org, "w1", LEASE, 3)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(held.attempts, 1);
     assert!(
-        claim(&db, jobs[0], org, "w2", LEASE)
+        claim(&db, jobs[0], org, "w2", LEASE, 3)
             .await
             .unwrap()
             .is_none()
     );
     // Another tenant's id never claims anything.
     assert!(
-        claim(&db, jobs[1], OrgId::new(), "w1", LEASE)
+        claim(&db, jobs[1], OrgId::new(), "w1", LEASE, 3)
             .await
             .unwrap()
             .is_none()
@@ -166,7 +166,7 @@ async fn claims_leases_takeover_and_outcomes() {
         .exec(&db)
         .await
         .unwrap();
-    let taken = claim(&db, jobs[0], org, "w2", LEASE)
+    let taken = claim(&db, jobs[0], org, "w2", LEASE, 3)
         .await
         .unwrap()
         .unwrap();
@@ -200,7 +200,7 @@ async fn claims_leases_takeover_and_outcomes() {
     assert_eq!(b.status, BatchStatus::Running, "one job still queued");
 
     // The last job fails: the batch is ready for review with the failure counted.
-    let second = claim(&db, jobs[1], org, "w1", LEASE)
+    let second = claim(&db, jobs[1], org, "w1", LEASE, 3)
         .await
         .unwrap()
         .unwrap();
