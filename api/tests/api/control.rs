@@ -7,7 +7,7 @@ use reqwest::{Response, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use llm_sim::Violation;
+use llm_sim::{FaultProfile, Protocol, ScriptStep, Violation};
 
 use bacowr_shared::{
     entities::{job, llm_call},
@@ -17,7 +17,7 @@ use bacowr_shared::{
 use crate::helpers::{TestApp, assert_error, spawn_sim, spawn_sim_with};
 
 /// POSTs an empty JSON body as the holder of `key`.
-async fn post_as(app: &TestApp, key: &str, path: &str) -> Response {
+pub(crate) async fn post_as(app: &TestApp, key: &str, path: &str) -> Response {
     app.client
         .post(app.url(path))
         .bearer_auth(key)
@@ -27,12 +27,12 @@ async fn post_as(app: &TestApp, key: &str, path: &str) -> Response {
         .unwrap()
 }
 
-async fn post(app: &TestApp, path: &str) -> Response {
+pub(crate) async fn post(app: &TestApp, path: &str) -> Response {
     post_as(app, &app.api_key, path).await
 }
 
 /// The batch's jobs straight from Postgres.
-async fn jobs_of(app: &TestApp, batch_id: &str) -> Vec<job::Model> {
+pub(crate) async fn jobs_of(app: &TestApp, batch_id: &str) -> Vec<job::Model> {
     let id = bacowr_shared::ids::BatchId::parse(batch_id).unwrap();
     job::Entity::find()
         .filter(job::Column::BatchId.eq(id.uuid()))
@@ -41,7 +41,7 @@ async fn jobs_of(app: &TestApp, batch_id: &str) -> Vec<job::Model> {
         .unwrap()
 }
 
-fn status_name(status: bacowr_shared::domain::JobStatus) -> String {
+pub(crate) fn status_name(status: bacowr_shared::domain::JobStatus) -> String {
     serde_json::to_value(status)
         .unwrap()
         .as_str()
@@ -50,7 +50,7 @@ fn status_name(status: bacowr_shared::domain::JobStatus) -> String {
 }
 
 /// The batch counters equal the job states, one by one.
-fn assert_counts_match(batch: &Value, jobs: &[job::Model]) {
+pub(crate) fn assert_counts_match(batch: &Value, jobs: &[job::Model]) {
     let mut by_status: HashMap<String, i64> = HashMap::new();
     for j in jobs {
         *by_status.entry(status_name(j.status)).or_default() += 1;
@@ -257,119 +257,58 @@ async fn cancel_stops_running_jobs_before_their_next_call() {
     app.cleanup().await;
 }
 
+/// The provider fails every call and its breaker opens: each job waits inside the router for
+/// it to reopen (up to `router.max_wait_secs`). A cancel ends that wait within seconds, and no
+/// call starts afterwards.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn retry_endpoints_requeue_failed_jobs() {
+async fn cancel_ends_a_job_waiting_on_an_open_breaker() {
     let app = TestApp::spawn().await;
     let sim = spawn_sim().await;
-    let batch = app.submit_batch(4).await;
-    let id = batch["id"].as_str().unwrap().to_owned();
-    let path = format!("/api/v1/batches/{id}");
-    let jobs = app.get_json(&format!("{path}/jobs")).await;
-    let job_ids: Vec<String> = jobs["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|j| j["id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(job_ids.len(), 4);
-
-    // Only a failed job can be retried; a queued batch has none to retry.
-    let resp = post(&app, &format!("/api/v1/jobs/{}/retry", job_ids[0])).await;
-    let err = assert_error(resp, StatusCode::CONFLICT, "conflict", Some("status")).await;
-    assert!(err["detail"].as_str().unwrap().contains("queued"), "{err}");
-    let resp = post(&app, &format!("{path}/retry-failed")).await;
-    assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    let none: Value = resp.json().await.unwrap();
-    assert_eq!(none["retried"], 0, "{none}");
-    assert_eq!(none["batch"]["status"], "queued", "{none}");
-
-    // A refused key fails every job.
-    let worker = app
-        .start_worker(&sim, |s| s.provider.api_key = "sk-wrong".into())
-        .await;
-    let failed = app.wait_for_batch(&id, Duration::from_secs(30)).await;
-    worker.stop().await;
-    assert_eq!(failed["status"], "ready_for_review", "{failed}");
-    assert_eq!(failed["counts"]["failed"], 4, "{failed}");
-
-    // One job back in the queue, with fresh attempts and no error.
-    let resp = post(&app, &format!("/api/v1/jobs/{}/retry", job_ids[0])).await;
-    assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    let retried: Value = resp.json().await.unwrap();
-    assert_eq!(retried["id"], job_ids[0].as_str());
-    assert_eq!(retried["status"], "queued", "{retried}");
-    assert_eq!(retried["attempts"], 0, "{retried}");
-    assert!(retried["error"].is_null(), "{retried}");
-    assert!(retried["finished_at"].is_null(), "{retried}");
-    let reopened = app.get_json(&path).await;
-    assert_eq!(reopened["status"], "running", "{reopened}");
-    assert!(reopened["finished_at"].is_null(), "{reopened}");
-    assert_counts_match(&reopened, &jobs_of(&app, &id).await);
-    assert_eq!(reopened["counts"]["queued"], 1);
-    assert_eq!(reopened["counts"]["failed"], 3);
-
-    // Not twice: it is queued now.
-    let resp = post(&app, &format!("/api/v1/jobs/{}/retry", job_ids[0])).await;
-    assert_error(resp, StatusCode::CONFLICT, "conflict", Some("status")).await;
-
-    // The rest of the dead letter, in one call.
-    let resp = post(&app, &format!("{path}/retry-failed")).await;
-    assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    let all: Value = resp.json().await.unwrap();
-    assert_eq!(all["retried"], 3, "{all}");
-    assert_eq!(all["batch"]["status"], "running", "{all}");
-    assert_eq!(all["batch"]["counts"]["queued"], 4, "{all}");
-    assert_eq!(all["batch"]["counts"]["failed"], 0, "{all}");
-    assert_counts_match(&all["batch"], &jobs_of(&app, &id).await);
-    for j in jobs_of(&app, &id).await {
-        assert_eq!(status_name(j.status), "queued");
-        assert_eq!(j.attempts, 0);
-        assert!(j.error_code.is_none() && j.error_message.is_none());
-    }
-
-    // Other tenants and malformed ids.
-    let other = app.other_org_key().await;
-    let resp = post_as(&app, &other, &format!("/api/v1/jobs/{}/retry", job_ids[1])).await;
-    assert_error(resp, StatusCode::NOT_FOUND, "not_found", None).await;
-    let resp = post_as(&app, &other, &format!("{path}/retry-failed")).await;
-    assert_error(resp, StatusCode::NOT_FOUND, "not_found", None).await;
-    let resp = post(&app, "/api/v1/jobs/not-a-job/retry").await;
-    assert_error(resp, StatusCode::BAD_REQUEST, "bad_request", Some("job_id")).await;
-    let resp = post(&app, &format!("/api/v1/jobs/{id}/retry")).await;
-    assert_error(resp, StatusCode::BAD_REQUEST, "bad_request", Some("job_id")).await;
-    let resp = post(&app, "/api/v1/batches/batch_nope/retry-failed").await;
-    assert_error(
-        resp,
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-        Some("batch_id"),
-    )
-    .await;
-    let resp = post(&app, "/api/v1/batches/batch_nope/cancel").await;
-    assert_error(
-        resp,
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-        Some("batch_id"),
-    )
-    .await;
-
-    // With the right key, every job goes through on its fresh attempt.
-    let done = app.drain_batch(&id, &sim).await;
-    assert_eq!(done["status"], "ready_for_review", "{done}");
-    assert_eq!(done["counts"]["succeeded"], 4, "{done}");
-    let jobs = jobs_of(&app, &id).await;
-    assert_counts_match(&done, &jobs);
-    assert!(jobs.iter().all(|j| j.attempts == 1), "{jobs:?}");
-    assert!(jobs.iter().all(|j| j.error_code.is_none()), "{jobs:?}");
-
-    // A succeeded job is not retried.
-    let resp = post(&app, &format!("/api/v1/jobs/{}/retry", job_ids[0])).await;
-    let err = assert_error(resp, StatusCode::CONFLICT, "conflict", Some("status")).await;
-    assert!(
-        err["detail"].as_str().unwrap().contains("succeeded"),
-        "{err}"
+    sim.set_faults(
+        Protocol::OpenAi,
+        FaultProfile {
+            script: vec![ScriptStep {
+                fault: "503".into(),
+                seconds: 600.0,
+                ..ScriptStep::default()
+            }],
+            ..FaultProfile::default()
+        },
     );
+    let batch = app.submit_batch(2).await;
+    let id = batch["id"].as_str().unwrap().to_owned();
+    let worker = app
+        .start_worker(&sim, |s| {
+            s.router.breaker_cooldown_secs = 120;
+            s.router.breaker_min_calls = 2;
+        })
+        .await;
+    eventually(
+        "both jobs waiting on the breaker",
+        Duration::from_secs(30),
+        || async {
+            let b = app.get_json(&format!("/api/v1/batches/{id}")).await;
+            (b["counts"]["running"] == 2 && sim.requests() >= 2).then_some(())
+        },
+    )
+    .await;
+
+    let resp = post(&app, &format!("/api/v1/batches/{id}/cancel")).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let requests_at_cancel = sim.requests();
+    let cancelled_at = std::time::Instant::now();
+    let done = app.wait_for_batch(&id, Duration::from_secs(15)).await;
+    let took = cancelled_at.elapsed();
+    worker.stop().await;
+    eprintln!("cancel ended jobs waiting on an open breaker after {took:?}");
+    assert_eq!(done["counts"]["cancelled"], 2, "{done}");
+    assert_eq!(done["counts"]["running"], 0, "{done}");
+    assert_eq!(
+        sim.requests(),
+        requests_at_cancel,
+        "no call after the cancel"
+    );
+    assert_counts_match(&done, &jobs_of(&app, &id).await);
     sim.shutdown().await;
     app.cleanup().await;
 }

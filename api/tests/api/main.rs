@@ -13,3 +13,4 @@ mod operations;
 mod outage;
 mod pipeline;
 mod providers;
+mod retry;
