@@ -17,19 +17,15 @@ pub async fn started(
     batch_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    batch::Entity::update_many()
-        .col_expr(
-            batch::Column::QueuedJobs,
-            Expr::col(batch::Column::QueuedJobs).sub(1),
-        )
-        .col_expr(
-            batch::Column::RunningJobs,
-            Expr::col(batch::Column::RunningJobs).add(1),
-        )
-        .col_expr(batch::Column::UpdatedAt, Expr::value(now))
-        .filter(batch::Column::Id.eq(batch_id))
-        .exec(txn)
-        .await?;
+    moved(
+        txn,
+        batch_id,
+        batch::Column::QueuedJobs,
+        batch::Column::RunningJobs,
+        1,
+        now,
+    )
+    .await?;
     batch::Entity::update_many()
         .col_expr(batch::Column::Status, Expr::value(BatchStatus::Running))
         .filter(batch::Column::Id.eq(batch_id))
@@ -147,20 +143,15 @@ pub async fn requeued(
     batch_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    batch::Entity::update_many()
-        .col_expr(
-            batch::Column::RunningJobs,
-            Expr::col(batch::Column::RunningJobs).sub(1),
-        )
-        .col_expr(
-            batch::Column::QueuedJobs,
-            Expr::col(batch::Column::QueuedJobs).add(1),
-        )
-        .col_expr(batch::Column::UpdatedAt, Expr::value(now))
-        .filter(batch::Column::Id.eq(batch_id))
-        .exec(txn)
-        .await?;
-    Ok(())
+    moved(
+        txn,
+        batch_id,
+        batch::Column::RunningJobs,
+        batch::Column::QueuedJobs,
+        1,
+        now,
+    )
+    .await
 }
 
 /// `n` jobs of the batch moved from one counted status to another.
