@@ -231,12 +231,13 @@ async fn requeue_failed(
 
 /// `n` failed jobs of the batch are queued again: the batch is running again.
 async fn reopen_batch(txn: &DatabaseTransaction, batch_id: Uuid, n: i32) -> Result<(), DbErr> {
-    move_counts(
+    batch::move_counts(
         txn,
         batch_id,
         batch::Column::FailedJobs,
         batch::Column::QueuedJobs,
         n,
+        Utc::now(),
     )
     .await?;
     batch::Entity::update_many()
@@ -251,26 +252,6 @@ async fn reopen_batch(txn: &DatabaseTransaction, batch_id: Uuid, n: i32) -> Resu
             BatchStatus::InReview,
             BatchStatus::Completed,
         ]))
-        .exec(txn)
-        .await?;
-    Ok(())
-}
-
-async fn move_counts(
-    txn: &DatabaseTransaction,
-    batch_id: Uuid,
-    from: batch::Column,
-    to: batch::Column,
-    n: i32,
-) -> Result<(), DbErr> {
-    if n == 0 {
-        return Ok(());
-    }
-    batch::Entity::update_many()
-        .col_expr(from, Expr::col(from).sub(n))
-        .col_expr(to, Expr::col(to).add(n))
-        .col_expr(batch::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(batch::Column::Id.eq(batch_id))
         .exec(txn)
         .await?;
     Ok(())

@@ -83,3 +83,27 @@ impl Model {
         }
     }
 }
+
+/// `n` of the batch's jobs moved from one counted status to another, in the caller's
+/// transaction (after it has locked the jobs: the lock order every writer keeps).
+pub async fn move_counts(
+    conn: &impl ConnectionTrait,
+    batch_id: Uuid,
+    from: Column,
+    to: Column,
+    n: i32,
+    now: DateTimeUtc,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    if n == 0 {
+        return Ok(());
+    }
+    Entity::update_many()
+        .col_expr(from, Expr::col(from).sub(n))
+        .col_expr(to, Expr::col(to).add(n))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(batch_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

@@ -263,7 +263,7 @@ pub async fn cancelled_stragglers(
         *per_batch.entry(s.batch_id).or_default() += 1;
     }
     for (batch_id, n) in &per_batch {
-        batch_counters::moved(
+        batch::move_counts(
             &txn,
             *batch_id,
             batch::Column::QueuedJobs,

@@ -17,7 +17,7 @@ pub async fn started(
     batch_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    moved(
+    batch::move_counts(
         txn,
         batch_id,
         batch::Column::QueuedJobs,
@@ -143,7 +143,7 @@ pub async fn requeued(
     batch_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    moved(
+    batch::move_counts(
         txn,
         batch_id,
         batch::Column::RunningJobs,
@@ -152,23 +152,4 @@ pub async fn requeued(
         now,
     )
     .await
-}
-
-/// `n` jobs of the batch moved from one counted status to another.
-pub async fn moved(
-    txn: &DatabaseTransaction,
-    batch_id: Uuid,
-    from: batch::Column,
-    to: batch::Column,
-    n: i32,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    batch::Entity::update_many()
-        .col_expr(from, Expr::col(from).sub(n))
-        .col_expr(to, Expr::col(to).add(n))
-        .col_expr(batch::Column::UpdatedAt, Expr::value(now))
-        .filter(batch::Column::Id.eq(batch_id))
-        .exec(txn)
-        .await?;
-    Ok(())
 }
