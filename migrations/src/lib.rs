@@ -13,6 +13,7 @@ mod m0006_llm_calls;
 mod m0007_idempotency_keys;
 mod m0008_article_pipeline;
 mod m0009_dispatch;
+mod m0010_review;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_idempotency_keys::Migration),
             Box::new(m0008_article_pipeline::Migration),
             Box::new(m0009_dispatch::Migration),
+            Box::new(m0010_review::Migration),
         ]
     }
 }

@@ -124,6 +124,14 @@ typed_id!(
     /// One provider call.
     LlmCallId, "call"
 );
+typed_id!(
+    /// A job's article under review (one per job, across its versions).
+    ReviewItemId, "item"
+);
+typed_id!(
+    /// One recorded review decision.
+    ReviewDecisionId, "rvd"
+);
 
 #[cfg(test)]
 mod tests {

@@ -152,6 +152,8 @@ async fn insert_jobs(
                 dispatches: Set(0),
                 not_before: Set(None),
                 traceparent: Set(traceparent.clone()),
+                review_feedback: Set(None),
+                attempt_floor: Set(0),
             }
         });
         job::Entity::insert_many(rows)

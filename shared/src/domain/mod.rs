@@ -2,8 +2,10 @@
 
 mod language;
 mod link;
+mod review;
 mod status;
 
 pub use language::Language;
 pub use link::{AnchorText, LinkAssignment, LinkError, PublisherDomain, TargetUrl};
+pub use review::{ReviewDecision, ReviewError, ReviewStatus};
 pub use status::{BatchStatus, JobStatus};

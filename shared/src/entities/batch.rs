@@ -38,6 +38,13 @@ pub struct Model {
     #[sea_orm(column_type = "Json", nullable)]
     pub provider_chain: Option<Json>,
     pub cancelled_at: Option<DateTimeUtc>,
+    // Review counters per item status, moved in the same transactions as the items.
+    pub pending_items: i32,
+    pub approved_items: i32,
+    pub rejected_items: i32,
+    pub regenerating_items: i32,
+    /// When review finished: nothing pending, nothing regenerating.
+    pub completed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -80,6 +87,11 @@ impl Model {
             first_try_passed_jobs: 0,
             provider_chain: None,
             cancelled_at: None,
+            pending_items: 0,
+            approved_items: 0,
+            rejected_items: 0,
+            regenerating_items: 0,
+            completed_at: None,
         }
     }
 }

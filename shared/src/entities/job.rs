@@ -36,6 +36,13 @@ pub struct Model {
     pub not_before: Option<DateTimeUtc>,
     /// W3C trace context of the request that created (or retried) the job.
     pub traceparent: Option<String>,
+    /// A reviewer's notes for the regeneration this job is queued for; cleared when the new
+    /// version is stored.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub review_feedback: Option<String>,
+    /// `attempts` when the current round (first run, retry or regeneration) began: reclaims
+    /// are bounded by `attempts - attempt_floor`, and attempts never go back.
+    pub attempt_floor: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,3 +7,5 @@ pub mod idempotency_key;
 pub mod job;
 pub mod llm_call;
 pub mod organization;
+pub mod review_decision;
+pub mod review_item;

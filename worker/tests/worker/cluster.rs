@@ -229,6 +229,8 @@ pub async fn seed_batch(
                 dispatches: 0,
                 not_before: None,
                 traceparent: None,
+                review_feedback: None,
+                attempt_floor: 0,
             })
         });
         job::Entity::insert_many(rows)

@@ -73,6 +73,8 @@ pub async fn seed(db: &DatabaseConnection, jobs: usize) -> (OrgId, BatchId, Vec<
             dispatches: 0,
             not_before: None,
             traceparent: None,
+            review_feedback: None,
+            attempt_floor: 0,
         }))
         .exec_without_returning(db)
         .await
