@@ -57,6 +57,11 @@ impl ApiError {
         }
     }
 
+    /// The message a client sees.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self

@@ -4,9 +4,12 @@ pub mod batches;
 pub mod body;
 pub mod control;
 pub mod health;
+pub mod items;
 pub mod jobs;
 pub mod params;
 pub mod providers;
+pub mod review;
+pub mod review_views;
 pub mod usage;
 pub mod views;
 
@@ -27,6 +30,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(control::cancel_batch)
                 .service(control::retry_failed)
                 .service(control::retry_job)
+                .service(items::list_items)
+                .service(items::get_item)
+                .service(items::get_version)
+                .service(review::review_item)
+                .service(review::review_bulk)
                 .service(jobs::submit)
                 .service(jobs::get_job)
                 .service(usage::usage)

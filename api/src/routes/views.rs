@@ -24,6 +24,15 @@ pub struct JobCounts {
     pub cancelled: i32,
 }
 
+/// Review items per status: every job with an article has one.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReviewCounts {
+    pub pending: i32,
+    pub approved: i32,
+    pub rejected: i32,
+    pub regenerating: i32,
+}
+
 /// How the batch's articles fared in QC.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QcSummary {
@@ -57,6 +66,7 @@ pub struct BatchView {
     /// Provider cost so far, US dollars.
     pub cost_usd: f64,
     pub qc: QcSummary,
+    pub review: ReviewCounts,
     pub default_language: Option<String>,
     /// The deployments this batch may use, in order; absent: the configured chain.
     #[schema(value_type = Option<Vec<String>>)]
@@ -66,6 +76,8 @@ pub struct BatchView {
     pub finished_at: Option<DateTime<Utc>>,
     /// When the batch was cancelled; running jobs may still finish after it.
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// When review finished: nothing pending or regenerating.
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 impl From<batch::Model> for BatchView {
@@ -105,12 +117,19 @@ impl From<batch::Model> for BatchView {
                 },
                 thresholds: b.qc_thresholds,
             },
+            review: ReviewCounts {
+                pending: b.pending_items,
+                approved: b.approved_items,
+                rejected: b.rejected_items,
+                regenerating: b.regenerating_items,
+            },
             default_language: b.default_language,
             providers: b.provider_chain,
             created_at: b.created_at,
             updated_at: b.updated_at,
             finished_at: b.finished_at,
             cancelled_at: b.cancelled_at,
+            completed_at: b.completed_at,
         }
     }
 }

@@ -42,6 +42,17 @@ pub async fn cancel_batch(
             txn.rollback().await?;
             return Ok(found);
         }
+        // A retry can reopen a batch under review while reviewers' regenerations run; those
+        // belong to the review, not to the generation a cancel stops.
+        BatchStatus::Queued | BatchStatus::Running if found.regenerating_items > 0 => {
+            return Err(ApiError::conflict(
+                "status",
+                format!(
+                    "{} regeneration(s) asked for by reviewers are in progress; cancel once they are back in review",
+                    found.regenerating_items
+                ),
+            ));
+        }
         BatchStatus::Queued | BatchStatus::Running => {}
         other => {
             return Err(ApiError::conflict(
@@ -83,6 +94,7 @@ pub async fn cancel_batch(
         )
         .filter(batch::Column::Id.eq(id.uuid()))
         .filter(batch::Column::Status.is_in([BatchStatus::Queued, BatchStatus::Running]))
+        .filter(batch::Column::RegeneratingItems.eq(0))
         .exec(&txn)
         .await?
         .rows_affected;
@@ -207,7 +219,8 @@ async fn requeue_failed(
     let none = Option::<DateTime<Utc>>::None;
     let n = job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value(JobStatus::Queued))
-        .col_expr(job::Column::Attempts, Expr::value(0))
+        // A new round of attempts; the count itself goes on, since it keys the call log.
+        .col_expr(job::Column::AttemptFloor, Expr::col(job::Column::Attempts))
         .col_expr(job::Column::ErrorCode, Expr::value(Option::<String>::None))
         .col_expr(
             job::Column::ErrorMessage,

@@ -6,4 +6,5 @@ pub mod enqueue;
 pub mod estimate;
 pub mod idempotency;
 pub mod orgs;
+pub mod review;
 pub mod submission;

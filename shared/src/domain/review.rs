@@ -105,7 +105,7 @@ impl ReviewDecision {
 
 #[cfg(test)]
 mod tests {
-    use super::{ReviewDecision::*, ReviewStatus::*, *};
+    use super::{ReviewDecision::*, ReviewStatus::*};
 
     #[test]
     fn every_transition_legal_or_refused() {
@@ -127,6 +127,9 @@ mod tests {
             assert_eq!(decision.apply(from).ok(), to, "{decision:?} from {from:?}");
         }
         let err = NeedsRegeneration.apply(Approved).unwrap_err();
-        assert_eq!(err.to_string(), "cannot needs_regeneration an item that is approved");
+        assert_eq!(
+            err.to_string(),
+            "cannot needs_regeneration an item that is approved"
+        );
     }
 }

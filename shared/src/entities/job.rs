@@ -36,8 +36,8 @@ pub struct Model {
     pub not_before: Option<DateTimeUtc>,
     /// W3C trace context of the request that created (or retried) the job.
     pub traceparent: Option<String>,
-    /// A reviewer's notes for the regeneration this job is queued for; cleared when the new
-    /// version is stored.
+    /// Set while the job runs a regeneration a reviewer asked for: their notes, or empty when
+    /// they wrote none. Cleared when the item is back under review.
     #[sea_orm(column_type = "Text", nullable)]
     pub review_feedback: Option<String>,
     /// `attempts` when the current round (first run, retry or regeneration) began: reclaims

@@ -165,7 +165,8 @@ async fn release_expired(
             .is_some_and(|b| b.status == BatchStatus::Cancelled),
         None => false,
     };
-    let out_of_attempts = found.attempts >= i32::try_from(max_attempts).unwrap_or(i32::MAX);
+    let out_of_attempts =
+        found.attempts - found.attempt_floor >= i32::try_from(max_attempts).unwrap_or(i32::MAX);
     let status = if cancelled {
         JobStatus::Cancelled
     } else if out_of_attempts {
@@ -192,7 +193,7 @@ async fn release_expired(
                 job::Column::ErrorMessage,
                 Expr::value(format!(
                     "the job's worker stopped or lost its lease on each of {} attempts",
-                    found.attempts
+                    found.attempts - found.attempt_floor
                 )),
             );
     }

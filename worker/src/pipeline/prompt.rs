@@ -16,6 +16,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("de", include_str!("../../templates/prompt.de.txt")),
 ];
 const FEEDBACK: &str = include_str!("../../templates/feedback.txt");
+const REVIEW_FEEDBACK: &str = include_str!("../../templates/review_feedback.txt");
 const SPLIT: &str = "---- user ----";
 
 pub struct Brief<'a> {
@@ -114,6 +115,20 @@ pub fn build(brief: &Brief<'_>, max_output_tokens: u32, temperature: f32) -> Gen
         max_output_tokens,
         temperature,
         structured: true,
+    }
+}
+
+/// The request for a regeneration a reviewer asked for, with their notes (when they wrote
+/// any) appended; QC feedback for its drafts builds on this.
+pub fn with_review_notes(request: &GenerationRequest, notes: Option<&str>) -> GenerationRequest {
+    let notes = notes.unwrap_or("(no notes: write a fresh, better version)");
+    GenerationRequest {
+        user: format!(
+            "{}\n{}",
+            request.user,
+            REVIEW_FEEDBACK.replace("{notes}", notes)
+        ),
+        ..request.clone()
     }
 }
 

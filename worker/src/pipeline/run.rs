@@ -57,6 +57,11 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
         provider.max_output_tokens,
         provider.temperature,
     );
+    // A regeneration a reviewer asked for carries their notes (empty when they wrote none).
+    let base = match job.review_feedback.as_deref() {
+        Some(notes) => prompt::with_review_notes(&base, Some(notes).filter(|n| !n.is_empty())),
+        None => base,
+    };
     let input = |body: &'_ str| -> QcReport {
         crate::qc::run(
             &QcInput {

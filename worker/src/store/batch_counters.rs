@@ -122,18 +122,37 @@ pub async fn finished(
         .filter(batch::Column::Id.eq(batch_id))
         .exec(txn)
         .await?;
-    batch::Entity::update_many()
-        .col_expr(
-            batch::Column::Status,
-            Expr::value(BatchStatus::ReadyForReview),
-        )
-        .col_expr(batch::Column::FinishedAt, Expr::value(now))
-        .filter(batch::Column::Id.eq(batch_id))
-        .filter(batch::Column::QueuedJobs.eq(0))
-        .filter(batch::Column::RunningJobs.eq(0))
-        .filter(batch::Column::Status.is_in([BatchStatus::Queued, BatchStatus::Running]))
-        .exec(txn)
-        .await?;
+    // Nothing left to run: ready for review; or, when reviewers had already decided items
+    // before a retry reopened the batch, back in review (or completed, if the retried jobs
+    // brought nothing new to review).
+    let decided = Expr::col(batch::Column::ApprovedItems)
+        .add(Expr::col(batch::Column::RejectedItems))
+        .add(Expr::col(batch::Column::RegeneratingItems));
+    let open =
+        Expr::col(batch::Column::PendingItems).add(Expr::col(batch::Column::RegeneratingItems));
+    for (status, when) in [
+        (BatchStatus::ReadyForReview, decided.clone().eq(0)),
+        (
+            BatchStatus::InReview,
+            decided.clone().gt(0).and(open.clone().gt(0)),
+        ),
+        (BatchStatus::Completed, decided.gt(0).and(open.eq(0))),
+    ] {
+        let mut update = batch::Entity::update_many();
+        if status == BatchStatus::Completed {
+            update = update.col_expr(batch::Column::CompletedAt, Expr::value(now));
+        }
+        update
+            .col_expr(batch::Column::Status, Expr::value(status))
+            .col_expr(batch::Column::FinishedAt, Expr::value(now))
+            .filter(batch::Column::Id.eq(batch_id))
+            .filter(batch::Column::QueuedJobs.eq(0))
+            .filter(batch::Column::RunningJobs.eq(0))
+            .filter(batch::Column::Status.is_in([BatchStatus::Queued, BatchStatus::Running]))
+            .filter(when)
+            .exec(txn)
+            .await?;
+    }
     Ok(())
 }
 

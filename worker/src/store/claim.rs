@@ -28,7 +28,7 @@ fn not_cancelled() -> Condition {
 }
 
 /// Takes the job for `owner` if it is queued, or running under a lease that has expired (its
-/// worker died) with attempts left. Returns `None` when someone else holds it, it is
+/// worker died) with attempts left in this round (first run, retry or regeneration). Returns `None` when someone else holds it, it is
 /// finished, or its batch is cancelled.
 pub async fn claim(
     db: &DatabaseConnection,
@@ -74,7 +74,11 @@ pub async fn claim(
     let reclaimed = take()
         .filter(job::Column::Status.eq(JobStatus::Running))
         .filter(job::Column::LeaseExpiresAt.lt(now))
-        .filter(job::Column::Attempts.lt(i32::try_from(max_attempts).unwrap_or(i32::MAX)))
+        .filter(
+            Expr::col(job::Column::Attempts)
+                .sub(Expr::col(job::Column::AttemptFloor))
+                .lt(i32::try_from(max_attempts).unwrap_or(i32::MAX)),
+        )
         .filter(not_cancelled())
         .exec(&txn)
         .await?

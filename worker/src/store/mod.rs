@@ -7,6 +7,7 @@ pub(crate) mod batch_counters;
 mod claim;
 mod lifecycle;
 mod outcome;
+mod review;
 
 pub use claim::claim;
 pub use lifecycle::{Checkpoint, checkpoint, release_owned, undispatch};

@@ -5,12 +5,15 @@ use sea_orm::{
 };
 
 use bacowr_shared::{
-    domain::JobStatus,
+    domain::{JobStatus, ReviewStatus},
     entities::{article, job, llm_call},
     ids::{ArticleId, LlmCallId},
 };
 
-use super::batch_counters::{self, Usage};
+use super::{
+    batch_counters::{self, Usage},
+    review,
+};
 use crate::pipeline::CallRecord;
 
 #[derive(Clone)]
@@ -71,9 +74,22 @@ pub async fn record_outcome(
     // always equal the sum of the call log.
     batch_counters::add_usage(&txn, job, &usage, now).await?;
 
-    let status = outcome.status();
+    // A regeneration a reviewer asked for that ends without an article leaves the job with
+    // the article it had: its status is what that version earned, not `failed`.
+    let item = review::find(&txn, job.id).await?;
+    let lost_regeneration = item
+        .as_ref()
+        .filter(|i| i.status == ReviewStatus::Regenerating)
+        .filter(|_| matches!(outcome, Outcome::Failed { .. } | Outcome::Cancelled));
+    let status = match lost_regeneration {
+        Some(i) if i.qc_passed => JobStatus::Succeeded,
+        Some(_) => JobStatus::NeedsReview,
+        None => outcome.status(),
+    };
     let (error_code, error_message) = match &outcome {
-        Outcome::Failed { code, message } => (Some(*code), Some(message.clone())),
+        Outcome::Failed { code, message } if status == JobStatus::Failed => {
+            (Some(*code), Some(message.clone()))
+        }
         _ => (None, None),
     };
     let moved = job::Entity::update_many()
@@ -102,15 +118,26 @@ pub async fn record_outcome(
     }
 
     let mut first_try = false;
+    if let Some(item) = lost_regeneration {
+        let why = match &outcome {
+            Outcome::Failed { message, .. } => message.as_str(),
+            _ => "the regeneration was stopped",
+        };
+        review::regeneration_lost(&txn, item, why, now).await?;
+    }
     if let Outcome::Succeeded(article) | Outcome::NeedsReview(article) = outcome {
-        first_try = article.first_try;
+        // Counted once per job: a reviewer's regeneration is not a first try.
+        first_try = article.first_try && item.is_none();
         let version = article::Entity::find()
             .filter(article::Column::JobId.eq(job.id))
             .count(&txn)
             .await? as i32
             + 1;
-        article::Entity::insert(article::ActiveModel {
-            id: Set(ArticleId::new().uuid()),
+        let mut article_id = ArticleId::new().uuid();
+        let qc_report = article.qc_report.clone();
+        let qc_passed = article.qc_passed;
+        let written = article::Entity::insert(article::ActiveModel {
+            id: Set(article_id),
             job_id: Set(job.id),
             org_id: Set(job.org_id),
             version: Set(version),
@@ -131,6 +158,30 @@ pub async fn record_outcome(
         })
         .on_conflict_do_nothing_on([article::Column::JobId, article::Column::Version])
         .exec_without_returning(&txn)
+        .await?;
+        if !matches!(written, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
+            // Written before under this version: the item points at that row.
+            if let Some(a) = article::Entity::find()
+                .filter(article::Column::JobId.eq(job.id))
+                .filter(article::Column::Version.eq(version))
+                .one(&txn)
+                .await?
+            {
+                article_id = a.id;
+            }
+        }
+        review::article_stored(
+            &txn,
+            job,
+            item,
+            review::StoredVersion {
+                article_id,
+                version,
+                qc_passed,
+                qc_report: &qc_report,
+            },
+            now,
+        )
         .await?;
     }
     if let Some(batch_id) = job.batch_id {
