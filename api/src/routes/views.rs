@@ -227,7 +227,10 @@ pub struct JobView {
     pub anchor_text: String,
     pub language: Option<String>,
     pub status: JobStatus,
+    /// Attempts in the current round (the first run, a retry or a regeneration).
     pub attempts: i32,
+    /// Attempts over the job's whole life.
+    pub total_attempts: i32,
     pub error: Option<JobError>,
     pub tokens_in: i64,
     pub tokens_out: i64,
@@ -264,7 +267,8 @@ impl JobView {
             anchor_text: j.anchor_text,
             language: j.language,
             status: j.status,
-            attempts: j.attempts,
+            attempts: j.attempts - j.attempt_floor,
+            total_attempts: j.attempts,
             error: j.error_code.map(|code| JobError {
                 code,
                 message: j.error_message.unwrap_or_default(),

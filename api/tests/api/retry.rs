@@ -76,7 +76,8 @@ async fn retry_endpoints_requeue_failed_jobs() {
     assert_counts_match(&all["batch"], &jobs_of(&app, &id).await);
     for j in jobs_of(&app, &id).await {
         assert_eq!(status_name(j.status), "queued");
-        assert_eq!(j.attempts, 0);
+        assert_eq!(j.attempts, j.attempt_floor, "a new round of attempts");
+        assert!(j.attempts >= 1, "the count goes on: it keys the call log");
         assert!(j.error_code.is_none() && j.error_message.is_none());
     }
 
@@ -113,7 +114,12 @@ async fn retry_endpoints_requeue_failed_jobs() {
     assert_eq!(done["counts"]["succeeded"], 4, "{done}");
     let jobs = jobs_of(&app, &id).await;
     assert_counts_match(&done, &jobs);
-    assert!(jobs.iter().all(|j| j.attempts == 1), "{jobs:?}");
+    // One attempt in the new round; the failed round's attempt stays in the count (and its
+    // calls in the call log, keyed by attempt).
+    assert!(
+        jobs.iter().all(|j| j.attempts == 2 && j.attempt_floor == 1),
+        "{jobs:?}"
+    );
     assert!(jobs.iter().all(|j| j.error_code.is_none()), "{jobs:?}");
 
     // A succeeded job is not retried.
