@@ -12,11 +12,12 @@ use bacowr_shared::{
     entities::{batch, job},
 };
 
+/// Returns whether the batch went from queued to running.
 pub async fn started(
     txn: &DatabaseTransaction,
     batch_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     batch::move_counts(
         txn,
         batch_id,
@@ -26,13 +27,13 @@ pub async fn started(
         now,
     )
     .await?;
-    batch::Entity::update_many()
+    let flipped = batch::Entity::update_many()
         .col_expr(batch::Column::Status, Expr::value(BatchStatus::Running))
         .filter(batch::Column::Id.eq(batch_id))
         .filter(batch::Column::Status.eq(BatchStatus::Queued))
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(flipped.rows_affected > 0)
 }
 
 /// Adds one attempt's provider usage to its job and batch.
@@ -90,13 +91,14 @@ pub struct Usage {
 }
 
 /// A running job ended in `status`; the batch is ready for review once nothing is left.
+/// Returns whether this was the job that made it ready for review.
 pub async fn finished(
     txn: &DatabaseTransaction,
     batch_id: Uuid,
     status: JobStatus,
     first_try: bool,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let counter = match status {
         JobStatus::Succeeded => batch::Column::SucceededJobs,
         JobStatus::NeedsReview => batch::Column::NeedsReviewJobs,
@@ -122,7 +124,7 @@ pub async fn finished(
         .filter(batch::Column::Id.eq(batch_id))
         .exec(txn)
         .await?;
-    batch::Entity::update_many()
+    let flipped = batch::Entity::update_many()
         .col_expr(
             batch::Column::Status,
             Expr::value(BatchStatus::ReadyForReview),
@@ -134,7 +136,7 @@ pub async fn finished(
         .filter(batch::Column::Status.is_in([BatchStatus::Queued, BatchStatus::Running]))
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(flipped.rows_affected > 0)
 }
 
 /// A running job went back to the queue (its worker died or shut down before finishing).

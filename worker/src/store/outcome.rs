@@ -64,6 +64,28 @@ pub async fn record_outcome(
     outcome: Outcome,
     calls: &[CallRecord],
 ) -> Result<bool, DbErr> {
+    Ok(record_outcome_reporting(db, job, owner, outcome, calls)
+        .await?
+        .written)
+}
+
+/// What [`record_outcome_reporting`] committed, for the live events announced after it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Recorded {
+    /// The outcome was written (this worker still held the lease).
+    pub written: bool,
+    /// This job was the batch's last: the batch is now ready for review.
+    pub batch_ready: bool,
+}
+
+/// [`record_outcome`], telling also whether the batch became ready for review.
+pub async fn record_outcome_reporting(
+    db: &DatabaseConnection,
+    job: &job::Model,
+    owner: &str,
+    outcome: Outcome,
+    calls: &[CallRecord],
+) -> Result<Recorded, DbErr> {
     let now = Utc::now();
     let txn = db.begin().await?;
     let usage = insert_calls(&txn, job, calls).await?;
@@ -98,7 +120,7 @@ pub async fn record_outcome(
     if moved == 0 {
         // Keep the call log (the tokens were spent) but leave the job to its new owner.
         txn.commit().await?;
-        return Ok(false);
+        return Ok(Recorded::default());
     }
 
     let mut first_try = false;
@@ -133,11 +155,15 @@ pub async fn record_outcome(
         .exec_without_returning(&txn)
         .await?;
     }
+    let mut batch_ready = false;
     if let Some(batch_id) = job.batch_id {
-        batch_counters::finished(&txn, batch_id, status, first_try, now).await?;
+        batch_ready = batch_counters::finished(&txn, batch_id, status, first_try, now).await?;
     }
     txn.commit().await?;
-    Ok(true)
+    Ok(Recorded {
+        written: true,
+        batch_ready,
+    })
 }
 
 /// Writes each call once (a repeated outcome of the same attempt finds them written) and
