@@ -504,3 +504,45 @@ async fn hub_reconnects_and_bursts_beyond_the_buffer_lose_nothing() {
     app.cleanup().await;
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_and_retries_are_announced() {
+    let app = TestApp::spawn().await;
+    let sim = spawn_sim().await;
+    let batch = app.submit_batch(2).await;
+    let id = batch["id"].as_str().unwrap();
+    let mut sse = Sse::open(&app.address, &app.api_key, id, None).await;
+    let worker = app
+        .start_worker(&sim, |s| s.provider.api_key = "sk-wrong".into())
+        .await;
+    let frames = sse.until(batch_is("ready_for_review")).await;
+    worker.stop().await;
+    let failed: Vec<&Frame> = frames.iter().filter(|f| f.event == "job.failed").collect();
+    assert_eq!(failed.len(), 2, "{:?}", kinds(&frames));
+    for f in failed {
+        assert_eq!(f.data["status"], "failed");
+        assert_eq!(
+            f.data["data"]["error_code"], "provider_failed",
+            "{:?}",
+            f.data
+        );
+    }
+
+    let resp = app
+        .post_json(
+            &format!("/api/v1/batches/{id}/retry-failed"),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let retried = sse
+        .until(|f| f.event == "job.queued" && f.data["data"]["retry"] == true)
+        .await;
+    assert_eq!(kinds(&retried), ["batch.status", "job.queued"]);
+    assert_eq!(retried[0].data["status"], "running");
+    let second = sse.next(Instant::now() + WITHIN).await;
+    assert_eq!(second.event, "job.queued");
+    assert_eq!(second.data["data"]["retry"], true);
+    sim.shutdown().await;
+    app.cleanup().await;
+}
