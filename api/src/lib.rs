@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod intake;
+pub mod live;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;

@@ -35,6 +35,9 @@ use crate::{error, intake, routes};
         routes::jobs::get_job,
         routes::usage::usage,
         routes::providers::providers,
+        crate::live::sse::batch_events,
+        crate::live::ws::batch_socket,
+        crate::live::ws::job_socket,
     ),
     components(schemas(
         error::ErrorBody,
@@ -70,6 +73,9 @@ use crate::{error, intake, routes};
         routes::providers::RateBudgetView,
         crate::services::estimate::Estimate,
         crate::services::estimate::EstimateFigures,
+        bacowr_shared::events::LiveEvent,
+        bacowr_shared::events::EventKind,
+        crate::live::ResetMessage,
     )),
     modifiers(&BearerAuth),
     security(("api_key" = [])),
@@ -78,6 +84,7 @@ use crate::{error, intake, routes};
         (name = "jobs", description = "Single assignments and their articles"),
         (name = "review", description = "Reviewing a batch's articles: approve, reject, regenerate"),
         (name = "usage", description = "Provider usage and cost"),
+        (name = "live", description = "Live progress: Server-Sent Events and WebSockets, resumable by event id"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

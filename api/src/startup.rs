@@ -7,10 +7,13 @@ use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
 use bacowr_shared::{
     config::Settings,
     db::{connect_database, connect_redis},
+    events::Publisher,
     pricing::PriceTable,
 };
 
-use crate::{error::ApiError, request_id, routes, services::idempotency, state::AppState};
+use crate::{
+    error::ApiError, live::hub::Hub, request_id, routes, services::idempotency, state::AppState,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -39,7 +42,14 @@ impl Application {
         bacowr_migrations::ensure_migrated(&db, settings.database.auto_migrate).await?;
         let redis = connect_redis(&settings.redis).await?;
         let prices = PriceTable::load(&settings.provider.price_table)?;
+        let live = Hub::start(
+            redis::Client::open(settings.redis.url.as_str())?,
+            &settings.redis.namespace,
+            settings.events.subscriber_buffer,
+        );
         let state = AppState {
+            events: Publisher::new(redis.clone(), &settings),
+            live,
             prices: std::sync::Arc::new(prices),
             db,
             redis,

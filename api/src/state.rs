@@ -10,4 +10,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Dated provider prices, for estimates.
     pub prices: std::sync::Arc<bacowr_shared::pricing::PriceTable>,
+    /// Live events, published after commit (best effort).
+    pub events: bacowr_shared::events::Publisher,
+    /// This process's one Redis pub/sub subscription, shared by its SSE and WebSocket clients.
+    pub live: crate::live::hub::Hub,
 }

@@ -6,6 +6,7 @@ pub mod db;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod events;
 pub mod ids;
 pub mod pricing;
 pub mod qc;

@@ -31,6 +31,8 @@ pub struct WorkerState {
     /// Lease owner written on claimed jobs: this process's unique worker name.
     pub owner: String,
     pub metrics: Arc<Metrics>,
+    /// Live progress events, published after each committed change.
+    pub events: bacowr_shared::events::Publisher,
     /// Cleared at shutdown: tasks fetched after that are handed back, not started.
     pub accepting: AtomicBool,
 }
@@ -66,7 +68,7 @@ async fn process(state: &WorkerState, task: &GenerateArticle) -> Result<(), BoxD
         return Ok(());
     }
     let lease = state.settings.worker.lease();
-    let Some(job) = store::claim(
+    let Some(store::Claimed { job, batch_started }) = store::claim_reporting(
         &state.db,
         task.job_id(),
         task.org_id(),
@@ -80,6 +82,7 @@ async fn process(state: &WorkerState, task: &GenerateArticle) -> Result<(), BoxD
         return Ok(());
     };
     tracing::info!(attempt = job.attempts, "job claimed");
+    crate::live::started(state, &job, batch_started).await;
     state.metrics.job_started();
     let result = run_claimed(state, job).await;
     state.metrics.job_ended();
@@ -109,7 +112,15 @@ async fn run_claimed(state: &WorkerState, job: job::Model) -> Result<(), BoxDynE
     // renewed meanwhile, and the write is idempotent (it checks the lease and attempt).
     let mut delay = std::time::Duration::from_millis(500);
     let written = loop {
-        match store::record_outcome(&state.db, &job, &state.owner, outcome.clone(), &calls).await {
+        match store::record_outcome_reporting(
+            &state.db,
+            &job,
+            &state.owner,
+            outcome.clone(),
+            &calls,
+        )
+        .await
+        {
             Ok(written) => break written,
             Err(e) if delay <= lease => {
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "writing the outcome failed; retrying");
@@ -120,8 +131,9 @@ async fn run_claimed(state: &WorkerState, job: job::Model) -> Result<(), BoxDynE
         }
     };
     drop(renewal);
-    if written {
-        state.metrics.job_finished(status);
+    if written.written {
+        crate::live::finished(state, &job, &outcome, &written).await;
+        state.metrics.job_finished(written.status);
         tracing::info!(?status, calls = calls.len(), "job finished");
     } else {
         tracing::warn!("lease lost before the outcome was written; another worker owns the job");

@@ -5,6 +5,7 @@ pub mod context;
 pub mod dispatch;
 pub mod handler;
 mod http;
+pub mod live;
 pub mod metrics;
 pub mod pipeline;
 pub mod provider;

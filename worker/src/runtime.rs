@@ -79,6 +79,7 @@ pub async fn start(
         owner: worker_name(0),
         settings: settings.clone(),
         metrics: metrics.clone(),
+        events: bacowr_shared::events::Publisher::new(redis.clone(), &settings),
         accepting: AtomicBool::new(true),
     });
     let storage = article_queue(redis.clone(), &settings);
@@ -102,6 +103,7 @@ pub async fn start(
                 queue: storage.clone(),
                 settings: settings.clone(),
                 metrics: metrics.clone(),
+                events: bacowr_shared::events::Publisher::new(redis.clone(), &settings),
             }
             .run(stop_rx),
         )

@@ -38,7 +38,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(jobs::submit)
                 .service(jobs::get_job)
                 .service(usage::usage)
-                .service(providers::providers),
+                .service(providers::providers)
+                .service(crate::live::sse::batch_events)
+                .service(crate::live::ws::batch_socket)
+                .service(crate::live::ws::job_socket),
         );
 }
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use bacowr_shared::{
     domain::{BatchStatus, JobStatus},
     entities::{batch, job},
+    events::{EventKind, LiveEvent},
     ids::{BatchId, JobId, OrgId},
     telemetry,
 };
@@ -68,17 +69,19 @@ pub async fn cancel_batch(
     // its job, then the batch's counters), so cancelling never deadlocks with a worker.
     // Rows locked in id order, as the dispatcher locks the ones it marks: two multi-row
     // updates over the same jobs can't deadlock.
-    let cancelled = txn
-        .execute_raw(Statement::from_sql_and_values(
+    let cancelled: Vec<Uuid> = txn
+        .query_all_raw(Statement::from_sql_and_values(
             txn.get_database_backend(),
             "UPDATE jobs SET status = 'cancelled', finished_at = $2, updated_at = $2, \
              dispatched_at = NULL WHERE id IN (SELECT id FROM jobs WHERE batch_id = $1 \
-             AND status = 'queued' ORDER BY id FOR UPDATE)",
+             AND status = 'queued' ORDER BY id FOR UPDATE) RETURNING id",
             [id.uuid().into(), now.into()],
         ))
         .await?
-        .rows_affected();
-    let n = i32::try_from(cancelled).unwrap_or(i32::MAX);
+        .iter()
+        .filter_map(|row| row.try_get::<Uuid>("", "id").ok())
+        .collect();
+    let n = i32::try_from(cancelled.len()).unwrap_or(i32::MAX);
     let moved = batch::Entity::update_many()
         .col_expr(batch::Column::Status, Expr::value(BatchStatus::Cancelled))
         .col_expr(batch::Column::CancelledAt, Expr::value(now))
@@ -116,6 +119,21 @@ pub async fn cancel_batch(
     let updated = find_batch(&txn, org_id, id).await?;
     txn.commit().await?;
     tracing::info!(batch_id = %id, "batch cancelled");
+    // Running jobs stop at their next stage; their workers announce them.
+    let mut events: Vec<LiveEvent> = cancelled
+        .into_iter()
+        .map(|job| {
+            job_event(
+                EventKind::JobCancelled,
+                org_id,
+                Some(id.uuid()),
+                job,
+                JobStatus::Cancelled,
+            )
+        })
+        .collect();
+    events.push(LiveEvent::batch_status(org_id, id, BatchStatus::Cancelled));
+    state.events.publish_many(&events).await;
     Ok(updated)
 }
 
@@ -140,15 +158,17 @@ pub async fn retry_job(state: &AppState, org_id: OrgId, id: JobId) -> Result<job
         let batch = find_batch(&txn, org_id, BatchId::from_uuid(batch_id)).await?;
         refuse_cancelled(&batch)?;
     }
-    let n = requeue_failed(&txn, job::Column::Id.eq(id.uuid())).await?;
+    let requeued = requeue_failed(&txn, job::Column::Id.eq(id.uuid())).await?;
+    let n = i32::try_from(requeued.len()).unwrap_or(i32::MAX);
     if n == 0 {
         return Err(ApiError::conflict(
             "status",
             "the job changed meanwhile; read it again",
         ));
     }
+    let mut reopened = false;
     if let Some(batch_id) = found.batch_id {
-        reopen_batch(&txn, batch_id, n).await?;
+        reopened = reopen_batch(&txn, batch_id, n).await?;
     }
     let updated = job::Entity::find_by_id(id.uuid())
         .one(&txn)
@@ -156,6 +176,7 @@ pub async fn retry_job(state: &AppState, org_id: OrgId, id: JobId) -> Result<job
         .ok_or_else(|| DbErr::RecordNotFound("job just updated".into()))?;
     txn.commit().await?;
     crate::services::enqueue::wake_dispatcher(&state.redis, &state.settings.redis.namespace).await;
+    publish_requeued(state, org_id, found.batch_id, &requeued, reopened).await;
     Ok(updated)
 }
 
@@ -168,15 +189,18 @@ pub async fn retry_failed(
     let txn = state.db.begin().await?;
     let found = find_batch(&txn, org_id, id).await?;
     refuse_cancelled(&found)?;
-    let n = requeue_failed(&txn, job::Column::BatchId.eq(id.uuid())).await?;
+    let requeued = requeue_failed(&txn, job::Column::BatchId.eq(id.uuid())).await?;
+    let n = i32::try_from(requeued.len()).unwrap_or(i32::MAX);
+    let mut reopened = false;
     if n > 0 {
-        reopen_batch(&txn, id.uuid(), n).await?;
+        reopened = reopen_batch(&txn, id.uuid(), n).await?;
     }
     let updated = find_batch(&txn, org_id, id).await?;
     txn.commit().await?;
     if n > 0 {
         crate::services::enqueue::wake_dispatcher(&state.redis, &state.settings.redis.namespace)
             .await;
+        publish_requeued(state, org_id, Some(id.uuid()), &requeued, reopened).await;
     }
     Ok((updated, u64::try_from(n).unwrap_or(0)))
 }
@@ -211,10 +235,11 @@ async fn find_batch_in(
         .ok_or_else(|| ApiError::not_found("batch", &id.to_string()))
 }
 
+/// Returns the ids of the jobs put back in the queue.
 async fn requeue_failed(
     txn: &DatabaseTransaction,
     which: sea_orm::sea_query::SimpleExpr,
-) -> Result<i32, DbErr> {
+) -> Result<Vec<Uuid>, DbErr> {
     let now = Utc::now();
     let none = Option::<DateTime<Utc>>::None;
     let n = job::Entity::update_many()
@@ -236,14 +261,14 @@ async fn requeue_failed(
         .col_expr(job::Column::UpdatedAt, Expr::value(now))
         .filter(which)
         .filter(job::Column::Status.eq(JobStatus::Failed))
-        .exec(txn)
-        .await?
-        .rows_affected;
-    Ok(i32::try_from(n).unwrap_or(i32::MAX))
+        .exec_with_returning(txn)
+        .await?;
+    Ok(n.into_iter().map(|j| j.id).collect())
 }
 
-/// `n` failed jobs of the batch are queued again: the batch is running again.
-async fn reopen_batch(txn: &DatabaseTransaction, batch_id: Uuid, n: i32) -> Result<(), DbErr> {
+/// `n` failed jobs of the batch are queued again: the batch is running again. Returns
+/// whether its status changed.
+async fn reopen_batch(txn: &DatabaseTransaction, batch_id: Uuid, n: i32) -> Result<bool, DbErr> {
     batch::move_counts(
         txn,
         batch_id,
@@ -266,6 +291,56 @@ async fn reopen_batch(txn: &DatabaseTransaction, batch_id: Uuid, n: i32) -> Resu
             BatchStatus::Completed,
         ]))
         .exec(txn)
-        .await?;
-    Ok(())
+        .await
+        .map(|r| r.rows_affected > 0)
+}
+
+fn job_event(
+    kind: EventKind,
+    org_id: OrgId,
+    batch_id: Option<Uuid>,
+    job_id: Uuid,
+    status: JobStatus,
+) -> LiveEvent {
+    LiveEvent::job(
+        kind,
+        org_id,
+        batch_id.map(BatchId::from_uuid),
+        JobId::from_uuid(job_id),
+        status,
+        if kind == EventKind::JobCancelled {
+            serde_json::json!({ "reason": "batch_cancelled" })
+        } else {
+            serde_json::json!({ "retry": true })
+        },
+    )
+}
+
+/// After commit: retried jobs are queued again, and their batch running again if it had
+/// finished.
+async fn publish_requeued(
+    state: &AppState,
+    org_id: OrgId,
+    batch_id: Option<Uuid>,
+    jobs: &[Uuid],
+    reopened: bool,
+) {
+    let mut events: Vec<LiveEvent> = Vec::with_capacity(jobs.len() + 1);
+    if reopened && let Some(b) = batch_id {
+        events.push(LiveEvent::batch_status(
+            org_id,
+            BatchId::from_uuid(b),
+            BatchStatus::Running,
+        ));
+    }
+    events.extend(jobs.iter().map(|j| {
+        job_event(
+            EventKind::JobQueued,
+            org_id,
+            batch_id,
+            *j,
+            JobStatus::Queued,
+        )
+    }));
+    state.events.publish_many(&events).await;
 }

@@ -5,8 +5,9 @@ use chrono::Utc;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, DbErr, EntityTrait, TransactionTrait};
 
 use bacowr_shared::{
-    domain::{JobStatus, LinkAssignment},
+    domain::{BatchStatus, JobStatus, LinkAssignment},
     entities::{batch, job},
+    events::{EventKind, LiveEvent},
     ids::{BatchId, JobId, OrgId},
     telemetry,
 };
@@ -40,7 +41,7 @@ pub async fn submit_batch(
         options,
     } = submission;
     let batch_id = BatchId::new();
-    accept(state, org_id, idempotency, |txn| {
+    accept(state, org_id, Some(batch_id), idempotency, |txn| {
         Box::pin(async move {
             let now = Utc::now();
             let total = i32::try_from(links.len()).unwrap_or(i32::MAX);
@@ -68,7 +69,7 @@ pub async fn submit_job(
     link: LinkAssignment,
     idempotency: Option<IdempotencyKey>,
 ) -> Result<Accepted, ApiError> {
-    accept(state, org_id, idempotency, |txn| {
+    accept(state, org_id, None, idempotency, |txn| {
         Box::pin(async move {
             let jobs = insert_jobs(txn, org_id, None, std::slice::from_ref(&link)).await?;
             let model = jobs_models(txn, &jobs).await?;
@@ -86,6 +87,7 @@ type Work<'a> =
 async fn accept<F>(
     state: &AppState,
     org_id: OrgId,
+    batch_id: Option<BatchId>,
     idempotency: Option<IdempotencyKey>,
     write: F,
 ) -> Result<Accepted, ApiError>
@@ -110,8 +112,31 @@ where
     txn.commit().await?;
     if !jobs.is_empty() {
         enqueue::wake_dispatcher(&state.redis, &state.settings.redis.namespace).await;
+        publish_accepted(state, org_id, batch_id, &jobs).await;
     }
     Ok(Accepted { status: 202, body })
+}
+
+/// After commit: the batch is queued and so is each of its jobs, in one round trip.
+async fn publish_accepted(
+    state: &AppState,
+    org_id: OrgId,
+    batch_id: Option<BatchId>,
+    jobs: &[JobId],
+) {
+    let batch = batch_id.map(|b| LiveEvent::batch_status(org_id, b, BatchStatus::Queued));
+    let queued = jobs.iter().enumerate().map(|(row, job)| {
+        LiveEvent::job(
+            EventKind::JobQueued,
+            org_id,
+            batch_id,
+            *job,
+            JobStatus::Queued,
+            serde_json::json!({ "row_index": row }),
+        )
+    });
+    let events: Vec<LiveEvent> = batch.into_iter().chain(queued).collect();
+    state.events.publish_many(&events).await;
 }
 
 async fn insert_jobs(

@@ -8,6 +8,7 @@ mod end_to_end;
 mod helpers;
 mod intake;
 mod jobs;
+mod live;
 mod openapi;
 mod operations;
 mod outage;

@@ -40,6 +40,7 @@ pub struct Settings {
     pub deployments: BTreeMap<String, DeploymentSettings>,
     pub context: ContextSettings,
     pub telemetry: TelemetrySettings,
+    pub events: EventsSettings,
 }
 
 #[derive(Clone, Deserialize)]
@@ -121,6 +122,18 @@ pub struct ContextSettings {
     pub allow_hosts: Vec<String>,
     pub trust_link_avoid: Vec<String>,
     pub user_agent: String,
+}
+
+/// Live progress (`[events]`): bounded per-batch Redis streams behind SSE and WebSocket.
+#[derive(Clone, Deserialize)]
+pub struct EventsSettings {
+    pub enabled: bool,
+    pub stream_max_len: u64,
+    pub retention_secs: u64,
+    pub publish_timeout_ms: u64,
+    pub heartbeat_secs: u64,
+    pub retry_ms: u64,
+    pub subscriber_buffer: usize,
 }
 
 #[derive(Clone, Deserialize)]
@@ -244,6 +257,22 @@ impl Settings {
         }
         if self.context.max_redirects > 10 {
             return invalid("context.max_redirects", "must be at most 10");
+        }
+        let events = &self.events;
+        if events.stream_max_len < 100 {
+            return invalid("events.stream_max_len", "must be at least 100");
+        }
+        if events.retention_secs < 60 {
+            return invalid("events.retention_secs", "must be at least 60");
+        }
+        if !(1..=10_000).contains(&events.publish_timeout_ms) {
+            return invalid("events.publish_timeout_ms", "must be between 1 and 10000");
+        }
+        if !(1..=300).contains(&events.heartbeat_secs) {
+            return invalid("events.heartbeat_secs", "must be between 1 and 300");
+        }
+        if events.subscriber_buffer < 16 {
+            return invalid("events.subscriber_buffer", "must be at least 16");
         }
         if !matches!(self.telemetry.log_format.as_str(), "json" | "pretty") {
             return invalid("telemetry.log_format", "must be \"json\" or \"pretty\"");

@@ -97,3 +97,47 @@ fn unknown_models_fall_back_to_the_configured_price() {
         Ok(())
     });
 }
+
+#[test]
+fn events_settings_are_validated() {
+    figment::Jail::expect_with(|jail| {
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        assert!(s.events.enabled);
+        assert_eq!(s.events.retention_secs, 86400);
+        for (var, value, field) in [
+            (
+                "BACOWR_EVENTS__STREAM_MAX_LEN",
+                "10",
+                "events.stream_max_len",
+            ),
+            (
+                "BACOWR_EVENTS__RETENTION_SECS",
+                "5",
+                "events.retention_secs",
+            ),
+            (
+                "BACOWR_EVENTS__PUBLISH_TIMEOUT_MS",
+                "0",
+                "events.publish_timeout_ms",
+            ),
+            (
+                "BACOWR_EVENTS__HEARTBEAT_SECS",
+                "0",
+                "events.heartbeat_secs",
+            ),
+            (
+                "BACOWR_EVENTS__SUBSCRIBER_BUFFER",
+                "1",
+                "events.subscriber_buffer",
+            ),
+        ] {
+            jail.set_env(var, value);
+            let err = Settings::from_figment(Settings::figment(None))
+                .err()
+                .unwrap_or_else(|| panic!("{var}={value} accepted"));
+            assert!(err.to_string().contains(field), "{err}");
+            jail.clear_env();
+        }
+        Ok(())
+    });
+}

@@ -33,6 +33,8 @@ pub struct Dispatcher {
     pub queue: ArticleQueue,
     pub settings: Settings,
     pub metrics: Arc<Metrics>,
+    /// Live events for the jobs it releases or fails after their worker vanished.
+    pub events: bacowr_shared::events::Publisher,
 }
 
 /// Rest between ticks however often wake-ups arrive, so a flood of finishing jobs costs a
@@ -118,7 +120,7 @@ impl Dispatcher {
         if expire_leases {
             step(
                 "expired leases",
-                recover::expired_leases(&self.db, d.max_attempts, now)
+                recover::expired_leases(&self.db, &self.events, d.max_attempts, now)
                     .await
                     .map(drop)
                     .map_err(StepError::from),

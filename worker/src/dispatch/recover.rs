@@ -135,6 +135,7 @@ pub async fn lost_tasks(
 /// or `failed` once they have used their attempts, or `cancelled` if their batch was.
 pub async fn expired_leases(
     db: &DatabaseConnection,
+    events: &bacowr_shared::events::Publisher,
     max_attempts: u32,
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
@@ -146,13 +147,14 @@ pub async fn expired_leases(
         .await?;
     let mut moved = 0;
     for found in expired {
-        moved += u64::from(release_expired(db, &found, max_attempts, now).await?);
+        moved += u64::from(release_expired(db, events, &found, max_attempts, now).await?);
     }
     Ok(moved)
 }
 
 async fn release_expired(
     db: &DatabaseConnection,
+    events: &bacowr_shared::events::Publisher,
     found: &job::Model,
     max_attempts: u32,
     now: DateTime<Utc>,
@@ -212,14 +214,16 @@ async fn release_expired(
         txn.rollback().await?;
         return Ok(false);
     }
+    let mut batch_now = None;
     if let Some(batch_id) = found.batch_id {
         if status == JobStatus::Queued {
             batch_counters::requeued(&txn, batch_id, now).await?;
         } else {
-            batch_counters::finished(&txn, batch_id, status, false, now).await?;
+            batch_now = batch_counters::finished(&txn, batch_id, status, false, now).await?;
         }
     }
     txn.commit().await?;
+    crate::live::released(events, found, status, batch_now).await;
     tracing::warn!(job_id = %JobId::from_uuid(found.id), attempts = found.attempts, ?status, owner = ?found.lease_owner, "lease expired; job released");
     Ok(true)
 }

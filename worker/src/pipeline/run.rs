@@ -7,6 +7,7 @@ use serde_json::json;
 use bacowr_shared::{
     entities::{batch, job},
     error::job_errors,
+    events::stages,
     qc::{self, QcThresholds},
 };
 
@@ -14,6 +15,7 @@ use super::{CallRecord, language, prompt, structured};
 use crate::{
     context::Context,
     handler::WorkerState,
+    live,
     qc::{QcInput, QcReport, autofix, markdown},
     store::{ArticleToStore, Outcome},
 };
@@ -36,6 +38,7 @@ fn thresholds(batch: Option<&batch::Model>) -> (String, QcThresholds) {
 pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Model>) -> Attempt {
     let provider = &state.settings.provider;
     let (profile, t) = thresholds(batch);
+    live::stage(state, job, stages::CONTEXT, json!({})).await;
     let context: Context = crate::context::gather(state, job).await;
     let language = language::resolve(
         job.language.as_deref(),
@@ -103,6 +106,12 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
             stopped = true;
             break;
         }
+        if regenerations == 0 {
+            live::stage(state, job, stages::WRITING, json!({})).await;
+        } else {
+            let data = json!({ "regeneration": regenerations });
+            live::stage(state, job, stages::REGENERATING, data).await;
+        }
         let generation = match state
             .router
             .generate_with(&request, only.as_deref(), &mut calls, &stop)
@@ -141,10 +150,19 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
                 .filter(|l| l.kept)
                 .map(|l| l.url.clone()),
         );
+        live::stage(
+            state,
+            job,
+            stages::QC,
+            json!({ "regeneration": regenerations }),
+        )
+        .await;
         let first = input(&verified.body_markdown);
         let (body, report, fixes) = if first.passed {
             (verified.body_markdown, first, Vec::new())
         } else {
+            let data = json!({ "regeneration": regenerations, "failed_checks": first.failed().map(|c| c.check.as_str()).collect::<Vec<_>>() });
+            live::stage(state, job, stages::AUTOFIX, data).await;
             let fixed = autofix::apply(
                 &verified.body_markdown,
                 &job.anchor_text,

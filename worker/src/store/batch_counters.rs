@@ -12,11 +12,12 @@ use bacowr_shared::{
     entities::{batch, job},
 };
 
+/// Returns whether the batch went from queued to running.
 pub async fn started(
     txn: &DatabaseTransaction,
     batch_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     batch::move_counts(
         txn,
         batch_id,
@@ -26,13 +27,13 @@ pub async fn started(
         now,
     )
     .await?;
-    batch::Entity::update_many()
+    let flipped = batch::Entity::update_many()
         .col_expr(batch::Column::Status, Expr::value(BatchStatus::Running))
         .filter(batch::Column::Id.eq(batch_id))
         .filter(batch::Column::Status.eq(BatchStatus::Queued))
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(flipped.rows_affected > 0)
 }
 
 /// Adds one attempt's provider usage to its job and batch.
@@ -90,13 +91,14 @@ pub struct Usage {
 }
 
 /// A running job ended in `status`; the batch is ready for review once nothing is left.
+/// Returns the status the batch moved to, when this job was its last.
 pub async fn finished(
     txn: &DatabaseTransaction,
     batch_id: Uuid,
     status: JobStatus,
     first_try: bool,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<Option<BatchStatus>, DbErr> {
     let counter = match status {
         JobStatus::Succeeded => batch::Column::SucceededJobs,
         JobStatus::NeedsReview => batch::Column::NeedsReviewJobs,
@@ -139,10 +141,11 @@ pub async fn finished(
         (BatchStatus::Completed, decided.gt(0).and(open.eq(0))),
     ] {
         let mut update = batch::Entity::update_many();
+        // Only one of the three conditions holds.
         if status == BatchStatus::Completed {
             update = update.col_expr(batch::Column::CompletedAt, Expr::value(now));
         }
-        update
+        let flipped = update
             .col_expr(batch::Column::Status, Expr::value(status))
             .col_expr(batch::Column::FinishedAt, Expr::value(now))
             .filter(batch::Column::Id.eq(batch_id))
@@ -152,8 +155,11 @@ pub async fn finished(
             .filter(when)
             .exec(txn)
             .await?;
+        if flipped.rows_affected > 0 {
+            return Ok(Some(status));
+        }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// A running job went back to the queue (its worker died or shut down before finishing).

@@ -38,6 +38,28 @@ pub async fn claim(
     lease: Duration,
     max_attempts: u32,
 ) -> Result<Option<job::Model>, DbErr> {
+    Ok(
+        claim_reporting(db, job_id, org_id, owner, lease, max_attempts)
+            .await?
+            .map(|c| c.job),
+    )
+}
+
+/// A claimed job, and whether claiming it started its batch (queued → running).
+pub struct Claimed {
+    pub job: job::Model,
+    pub batch_started: bool,
+}
+
+/// [`claim`], telling also whether the batch started (for its live event).
+pub async fn claim_reporting(
+    db: &DatabaseConnection,
+    job_id: JobId,
+    org_id: OrgId,
+    owner: &str,
+    lease: Duration,
+    max_attempts: u32,
+) -> Result<Option<Claimed>, DbErr> {
     let now = Utc::now();
     let expires = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
     let txn = db.begin().await?;
@@ -63,11 +85,12 @@ pub async fn claim(
         .rows_affected;
     if fresh == 1 {
         let job = job::Entity::find_by_id(job_id.uuid()).one(&txn).await?;
+        let mut batch_started = false;
         if let Some(batch_id) = job.as_ref().and_then(|j| j.batch_id) {
-            batch_counters::started(&txn, batch_id, now).await?;
+            batch_started = batch_counters::started(&txn, batch_id, now).await?;
         }
         txn.commit().await?;
-        return Ok(job);
+        return Ok(job.map(|job| Claimed { job, batch_started }));
     }
     // A running job whose lease lapsed: its worker is gone. The counters already say running.
     // Only within its attempts; past them the dispatcher marks it failed.
@@ -86,7 +109,10 @@ pub async fn claim(
     if reclaimed == 1 {
         let job = job::Entity::find_by_id(job_id.uuid()).one(&txn).await?;
         txn.commit().await?;
-        return Ok(job);
+        return Ok(job.map(|job| Claimed {
+            job,
+            batch_started: false,
+        }));
     }
     txn.rollback().await?;
     Ok(None)

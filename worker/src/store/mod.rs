@@ -9,6 +9,6 @@ mod lifecycle;
 mod outcome;
 mod review;
 
-pub use claim::claim;
+pub use claim::{Claimed, claim, claim_reporting};
 pub use lifecycle::{Checkpoint, checkpoint, release_owned, undispatch};
-pub use outcome::{ArticleToStore, Outcome, record_outcome};
+pub use outcome::{ArticleToStore, Outcome, Recorded, record_outcome, record_outcome_reporting};

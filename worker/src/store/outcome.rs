@@ -5,7 +5,7 @@ use sea_orm::{
 };
 
 use bacowr_shared::{
-    domain::{JobStatus, ReviewStatus},
+    domain::{BatchStatus, JobStatus, ReviewStatus},
     entities::{article, job, llm_call},
     ids::{ArticleId, LlmCallId},
 };
@@ -67,6 +67,32 @@ pub async fn record_outcome(
     outcome: Outcome,
     calls: &[CallRecord],
 ) -> Result<bool, DbErr> {
+    Ok(record_outcome_reporting(db, job, owner, outcome, calls)
+        .await?
+        .written)
+}
+
+/// What [`record_outcome_reporting`] committed, for the live events announced after it.
+#[derive(Debug, Clone, Copy)]
+pub struct Recorded {
+    /// The outcome was written (this worker still held the lease).
+    pub written: bool,
+    /// The job's status now: the outcome's, except that a reviewer's regeneration that
+    /// produced nothing leaves the job with the status of the article it has.
+    pub status: JobStatus,
+    /// This job was the batch's last: the status the batch moved to (ready for review, or
+    /// back in review or completed after a retry).
+    pub batch_now: Option<BatchStatus>,
+}
+
+/// [`record_outcome`], telling also whether the batch became ready for review.
+pub async fn record_outcome_reporting(
+    db: &DatabaseConnection,
+    job: &job::Model,
+    owner: &str,
+    outcome: Outcome,
+    calls: &[CallRecord],
+) -> Result<Recorded, DbErr> {
     let now = Utc::now();
     let txn = db.begin().await?;
     let usage = insert_calls(&txn, job, calls).await?;
@@ -114,7 +140,11 @@ pub async fn record_outcome(
     if moved == 0 {
         // Keep the call log (the tokens were spent) but leave the job to its new owner.
         txn.commit().await?;
-        return Ok(false);
+        return Ok(Recorded {
+            written: false,
+            status,
+            batch_now: None,
+        });
     }
 
     let mut first_try = false;
@@ -184,11 +214,16 @@ pub async fn record_outcome(
         )
         .await?;
     }
+    let mut batch_now = None;
     if let Some(batch_id) = job.batch_id {
-        batch_counters::finished(&txn, batch_id, status, first_try, now).await?;
+        batch_now = batch_counters::finished(&txn, batch_id, status, first_try, now).await?;
     }
     txn.commit().await?;
-    Ok(true)
+    Ok(Recorded {
+        written: true,
+        status,
+        batch_now,
+    })
 }
 
 /// Writes each call once (a repeated outcome of the same attempt finds them written) and

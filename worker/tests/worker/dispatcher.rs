@@ -110,6 +110,7 @@ async fn a_dispatched_task_lost_from_redis_is_dispatched_again() {
             queue: queue::article_queue(redis.clone(), &settings),
             settings: settings.clone(),
             metrics: Arc::new(Metrics::default()),
+            events: bacowr_shared::events::Publisher::new(redis.clone(), &settings),
         }
         .run(stopped),
     );
