@@ -9,6 +9,7 @@ pub mod params;
 pub mod providers;
 pub mod usage;
 pub mod views;
+pub mod webhooks;
 
 use actix_web::{HttpResponse, http::StatusCode, web};
 
@@ -30,7 +31,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(jobs::submit)
                 .service(jobs::get_job)
                 .service(usage::usage)
-                .service(providers::providers),
+                .service(providers::providers)
+                .service(webhooks::create_webhook)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::get_webhook)
+                .service(webhooks::update_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::rotate_secret)
+                .service(webhooks::list_deliveries)
+                .service(webhooks::get_delivery)
+                .service(webhooks::retry_delivery),
         );
 }
 

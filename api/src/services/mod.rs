@@ -7,3 +7,4 @@ pub mod estimate;
 pub mod idempotency;
 pub mod orgs;
 pub mod submission;
+pub mod webhooks;

@@ -14,3 +14,4 @@ mod outage;
 mod pipeline;
 mod providers;
 mod retry;
+mod webhooks;

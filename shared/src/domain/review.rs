@@ -127,6 +127,9 @@ mod tests {
             assert_eq!(decision.apply(from).ok(), to, "{decision:?} from {from:?}");
         }
         let err = NeedsRegeneration.apply(Approved).unwrap_err();
-        assert_eq!(err.to_string(), "cannot needs_regeneration an item that is approved");
+        assert_eq!(
+            err.to_string(),
+            "cannot needs_regeneration an item that is approved"
+        );
     }
 }

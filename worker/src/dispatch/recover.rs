@@ -185,16 +185,14 @@ async fn release_expired(
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .col_expr(job::Column::UpdatedAt, Expr::value(now));
+    let lost = format!(
+        "the job's worker stopped or lost its lease on each of {} attempts",
+        found.attempts
+    );
     if status == JobStatus::Failed {
         update = update
             .col_expr(job::Column::ErrorCode, Expr::value(job_errors::WORKER_LOST))
-            .col_expr(
-                job::Column::ErrorMessage,
-                Expr::value(format!(
-                    "the job's worker stopped or lost its lease on each of {} attempts",
-                    found.attempts
-                )),
-            );
+            .col_expr(job::Column::ErrorMessage, Expr::value(lost.as_str()));
     }
     if status.is_terminal() {
         update = update.col_expr(job::Column::FinishedAt, Expr::value(now));
@@ -218,6 +216,8 @@ async fn release_expired(
             batch_counters::finished(&txn, batch_id, status, false, now).await?;
         }
     }
+    let error = Some((job_errors::WORKER_LOST, lost.as_str()));
+    crate::webhooks::events::job_ended(&txn, found, status, error, now).await?;
     txn.commit().await?;
     tracing::warn!(job_id = %JobId::from_uuid(found.id), attempts = found.attempts, ?status, owner = ?found.lease_owner, "lease expired; job released");
     Ok(true)

@@ -122,7 +122,7 @@ pub async fn finished(
         .filter(batch::Column::Id.eq(batch_id))
         .exec(txn)
         .await?;
-    batch::Entity::update_many()
+    let flipped = batch::Entity::update_many()
         .col_expr(
             batch::Column::Status,
             Expr::value(BatchStatus::ReadyForReview),
@@ -133,7 +133,11 @@ pub async fn finished(
         .filter(batch::Column::RunningJobs.eq(0))
         .filter(batch::Column::Status.is_in([BatchStatus::Queued, BatchStatus::Running]))
         .exec(txn)
-        .await?;
+        .await?
+        .rows_affected;
+    if flipped == 1 {
+        crate::webhooks::events::batch_ready(txn, batch_id, now).await?;
+    }
     Ok(())
 }
 

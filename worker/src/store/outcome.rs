@@ -84,7 +84,10 @@ pub async fn record_outcome(
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .col_expr(job::Column::ErrorCode, Expr::value(error_code))
-        .col_expr(job::Column::ErrorMessage, Expr::value(error_message))
+        .col_expr(
+            job::Column::ErrorMessage,
+            Expr::value(error_message.clone()),
+        )
         .col_expr(job::Column::FinishedAt, Expr::value(now))
         .col_expr(job::Column::UpdatedAt, Expr::value(now))
         .filter(job::Column::Id.eq(job.id))
@@ -136,6 +139,8 @@ pub async fn record_outcome(
     if let Some(batch_id) = job.batch_id {
         batch_counters::finished(&txn, batch_id, status, first_try, now).await?;
     }
+    let error = error_code.zip(error_message.as_deref());
+    crate::webhooks::events::job_ended(&txn, job, status, error, now).await?;
     txn.commit().await?;
     Ok(true)
 }
