@@ -124,7 +124,7 @@ pub fn check_url(raw: &str) -> Result<url::Url, &'static str> {
     }
     match url.host() {
         None => Err("must name a host"),
-        Some(url::Host::Domain(d)) if d.is_empty() => Err("must name a host"),
+        Some(url::Host::Domain("")) => Err("must name a host"),
         Some(_) if url.fragment().is_some() => Err("must not carry a #fragment"),
         Some(_) => Ok(url),
     }

@@ -209,6 +209,8 @@ async fn release_expired(
         txn.rollback().await?;
         return Ok(false);
     }
+    let error = Some((job_errors::WORKER_LOST, lost.as_str()));
+    crate::webhooks::events::job_ended(&txn, found, status, error, now).await?;
     if let Some(batch_id) = found.batch_id {
         if status == JobStatus::Queued {
             batch_counters::requeued(&txn, batch_id, now).await?;
@@ -216,8 +218,6 @@ async fn release_expired(
             batch_counters::finished(&txn, batch_id, status, false, now).await?;
         }
     }
-    let error = Some((job_errors::WORKER_LOST, lost.as_str()));
-    crate::webhooks::events::job_ended(&txn, found, status, error, now).await?;
     txn.commit().await?;
     tracing::warn!(job_id = %JobId::from_uuid(found.id), attempts = found.attempts, ?status, owner = ?found.lease_owner, "lease expired; job released");
     Ok(true)

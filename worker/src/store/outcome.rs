@@ -136,11 +136,11 @@ pub async fn record_outcome(
         .exec_without_returning(&txn)
         .await?;
     }
+    let error = error_code.zip(error_message.as_deref());
+    crate::webhooks::events::job_ended(&txn, job, status, error, now).await?;
     if let Some(batch_id) = job.batch_id {
         batch_counters::finished(&txn, batch_id, status, first_try, now).await?;
     }
-    let error = error_code.zip(error_message.as_deref());
-    crate::webhooks::events::job_ended(&txn, job, status, error, now).await?;
     txn.commit().await?;
     Ok(true)
 }
