@@ -132,6 +132,19 @@ typed_id!(
     /// One recorded review decision.
     ReviewDecisionId, "rvd"
 );
+typed_id!(
+    /// A webhook endpoint of an organization.
+    WebhookEndpointId, "wh"
+);
+typed_id!(
+    /// One webhook message to one endpoint: the Standard Webhooks `webhook-id`, the same on
+    /// every retry so receivers can deduplicate.
+    WebhookDeliveryId, "msg"
+);
+typed_id!(
+    /// One HTTP attempt at a webhook delivery.
+    WebhookAttemptId, "wha"
+);
 
 #[cfg(test)]
 mod tests {

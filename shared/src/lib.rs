@@ -14,3 +14,4 @@ pub mod queue;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod webhooks;

@@ -13,6 +13,7 @@ pub mod qc;
 pub mod router;
 mod runtime;
 pub mod store;
+pub mod webhooks;
 
 pub use apalis::prelude::MonitorError;
 pub use runtime::{StartError, start};

@@ -5,11 +5,11 @@
 use serde_json::{Value, json};
 
 use bacowr_shared::{
-    domain::{BatchStatus, JobStatus},
+    domain::{BatchStatus, JobStatus, ReviewStatus},
     entities::job,
     error::job_errors,
     events::{EventKind, LiveEvent, Publisher},
-    ids::{BatchId, JobId, OrgId},
+    ids::{BatchId, JobId, OrgId, ReviewItemId},
 };
 
 use crate::{handler::WorkerState, store::Outcome};
@@ -83,6 +83,18 @@ pub async fn finished(
         status,
         data,
     )];
+    if let Some(back) = recorded.review_back {
+        events.push(LiveEvent::review_changed(
+            org,
+            batch,
+            id,
+            ReviewItemId::from_uuid(back.item_id),
+            ReviewStatus::Regenerating.as_str(),
+            ReviewStatus::Pending.as_str(),
+            back.decision,
+            back.version,
+        ));
+    }
     if let (Some(now), Some(batch)) = (recorded.batch_now, batch) {
         events.push(LiveEvent::batch_status(org, batch, now));
     }

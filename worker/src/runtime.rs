@@ -15,6 +15,7 @@ use bacowr_shared::{
     db::{connect_database, connect_redis},
     pricing::PriceTable,
     queue::article_queue,
+    webhooks::queue::webhook_queue,
 };
 
 use crate::{
@@ -23,7 +24,7 @@ use crate::{
     handler::{WorkerState, handle},
     metrics::Metrics,
     router::Router,
-    store,
+    store, webhooks,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +41,8 @@ pub enum StartError {
     Context(String),
     #[error("{0}")]
     Prices(#[from] bacowr_shared::pricing::PriceTableError),
+    #[error("webhooks: {0}")]
+    Webhooks(String),
     #[error("worker.http_listen: {0}")]
     Http(std::io::Error),
 }
@@ -83,6 +86,7 @@ pub async fn start(
         accepting: AtomicBool::new(true),
     });
     let storage = article_queue(redis.clone(), &settings);
+    let redis_for_hooks = redis.clone();
     if !settings.worker.http_listen.is_empty() {
         let addr = settings
             .worker
@@ -128,15 +132,32 @@ pub async fn start(
 
     let stopping = state.clone();
     let finishing = state.clone();
-    let monitor = Monitor::new()
-        .register(move |restart| {
-            WorkerBuilder::new(worker_name(restart))
-                .backend(storage.clone().poll_with_interval(poll))
-                .data(state.clone())
+    let mut monitor = Monitor::new().register(move |restart| {
+        WorkerBuilder::new(worker_name(restart))
+            .backend(storage.clone().poll_with_interval(poll))
+            .data(state.clone())
+            .concurrency(concurrency)
+            .parallelize(tokio::spawn)
+            .build(handle)
+    });
+    if settings.webhooks.enabled {
+        // Its own queue, worker and concurrency: a slow receiver holds webhook slots only.
+        let hooks = Arc::new(
+            webhooks::WebhookState::new(db.clone(), &settings.webhooks)
+                .map_err(StartError::Webhooks)?,
+        );
+        let queue = webhook_queue(redis_for_hooks, &settings);
+        let concurrency = settings.webhooks.concurrency;
+        monitor = monitor.register(move |restart| {
+            WorkerBuilder::new(format!("{}-webhooks", worker_name(restart)))
+                .backend(queue.clone().poll_with_interval(poll))
+                .data(hooks.clone())
                 .concurrency(concurrency)
                 .parallelize(tokio::spawn)
-                .build(handle)
-        })
+                .build(webhooks::handle)
+        });
+    }
+    let monitor = monitor
         .should_restart(|ctx, error| {
             tracing::error!(worker = %ctx.name(), %error, "worker stopped; restarting");
             true

@@ -12,6 +12,7 @@ pub mod review;
 pub mod review_views;
 pub mod usage;
 pub mod views;
+pub mod webhooks;
 
 use actix_web::{HttpResponse, http::StatusCode, web};
 
@@ -41,7 +42,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(providers::providers)
                 .service(crate::live::sse::batch_events)
                 .service(crate::live::ws::batch_socket)
-                .service(crate::live::ws::job_socket),
+                .service(crate::live::ws::job_socket)
+                .service(webhooks::create_webhook)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::get_webhook)
+                .service(webhooks::update_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::rotate_secret)
+                .service(webhooks::list_deliveries)
+                .service(webhooks::get_delivery)
+                .service(webhooks::retry_delivery),
         );
 }
 

@@ -8,3 +8,4 @@ pub mod idempotency;
 pub mod orgs;
 pub mod review;
 pub mod submission;
+pub mod webhooks;

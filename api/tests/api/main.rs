@@ -16,3 +16,4 @@ mod pipeline;
 mod providers;
 mod retry;
 mod review;
+mod webhooks;

@@ -138,6 +138,23 @@ fn events_settings_are_validated() {
             assert!(err.to_string().contains(field), "{err}");
             jail.clear_env();
         }
+fn webhook_retry_schedule_and_validation() {
+    figment::Jail::expect_with(|jail| {
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        let w = &s.webhooks;
+        assert_eq!(w.retry_delay(1), Some(Duration::from_secs(5)));
+        assert_eq!(w.retry_delay(7), Some(Duration::from_secs(36000)));
+        assert_eq!(w.retry_delay(8), None, "eight attempts in all");
+        assert_eq!(w.retry_delay(0), None);
+        jail.set_env("BACOWR_WEBHOOKS__RETRY_SCHEDULE_SECS", "[1, 2]");
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        assert_eq!(s.webhooks.retry_schedule_secs, [1, 2]);
+        jail.set_env("BACOWR_WEBHOOKS__REDISPATCH_AFTER_SECS", "5");
+        let err = Settings::from_figment(Settings::figment(None)).unwrap_err();
+        assert!(
+            err.to_string().contains("webhooks.redispatch_after_secs"),
+            "{err}"
+        );
         Ok(())
     });
 }

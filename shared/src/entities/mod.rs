@@ -9,3 +9,6 @@ pub mod llm_call;
 pub mod organization;
 pub mod review_decision;
 pub mod review_item;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

@@ -19,6 +19,7 @@ use bacowr_shared::{
     config::Settings,
     db::connect_redis,
     queue::{self, ArticleQueue},
+    webhooks,
 };
 
 use crate::metrics::Metrics;
@@ -150,6 +151,18 @@ impl Dispatcher {
                 .map(drop)
                 .map_err(StepError::from),
         );
+        step("webhooks", self.dispatch_webhooks(now).await);
+        step(
+            "webhook trim",
+            trim::finished_tasks(
+                &mut redis,
+                &webhooks::queue::webhook_queue_config(&self.settings),
+                d.trim_per_tick,
+            )
+            .await
+            .map(drop)
+            .map_err(StepError::from),
+        );
         if let Ok(depth) = recover::queue_depth(&mut redis, &config).await {
             self.metrics.set_queue_depth(depth);
         }
@@ -171,6 +184,18 @@ impl Dispatcher {
         if pushed > 0 {
             self.metrics.add_dispatched(pushed as u64);
             tracing::debug!(pushed, "dispatched");
+        }
+        Ok(())
+    }
+
+    /// Due webhook deliveries to their own queue (see `crate::webhooks::dispatch`).
+    async fn dispatch_webhooks(&self, now: chrono::DateTime<Utc>) -> Result<(), StepError> {
+        let queue = webhooks::queue::webhook_queue(self.redis.clone(), &self.settings);
+        let pushed = crate::webhooks::dispatch::due(&self.db, &queue, &self.settings.webhooks, now)
+            .await
+            .map_err(StepError::from)?;
+        if pushed > 0 {
+            tracing::debug!(pushed, "webhook deliveries dispatched");
         }
         Ok(())
     }

@@ -188,16 +188,14 @@ async fn release_expired(
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .col_expr(job::Column::UpdatedAt, Expr::value(now));
+    let lost = format!(
+        "the job's worker stopped or lost its lease on each of {} attempts",
+        found.attempts - found.attempt_floor
+    );
     if status == JobStatus::Failed {
         update = update
             .col_expr(job::Column::ErrorCode, Expr::value(job_errors::WORKER_LOST))
-            .col_expr(
-                job::Column::ErrorMessage,
-                Expr::value(format!(
-                    "the job's worker stopped or lost its lease on each of {} attempts",
-                    found.attempts - found.attempt_floor
-                )),
-            );
+            .col_expr(job::Column::ErrorMessage, Expr::value(lost.as_str()));
     }
     if status.is_terminal() {
         update = update.col_expr(job::Column::FinishedAt, Expr::value(now));
@@ -215,6 +213,8 @@ async fn release_expired(
         return Ok(false);
     }
     let mut batch_now = None;
+    let error = Some((job_errors::WORKER_LOST, lost.as_str()));
+    crate::webhooks::events::job_ended(&txn, found, status, error, now).await?;
     if let Some(batch_id) = found.batch_id {
         if status == JobStatus::Queued {
             batch_counters::requeued(&txn, batch_id, now).await?;

@@ -156,6 +156,7 @@ pub async fn finished(
             .exec(txn)
             .await?;
         if flipped.rows_affected > 0 {
+            crate::webhooks::events::batch_moved(txn, batch_id, status, now).await?;
             return Ok(Some(status));
         }
     }

@@ -7,7 +7,7 @@ pub(crate) mod batch_counters;
 mod claim;
 mod lifecycle;
 mod outcome;
-mod review;
+pub mod review;
 
 pub use claim::{Claimed, claim, claim_reporting};
 pub use lifecycle::{Checkpoint, checkpoint, release_owned, undispatch};

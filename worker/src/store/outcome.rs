@@ -83,6 +83,8 @@ pub struct Recorded {
     /// This job was the batch's last: the status the batch moved to (ready for review, or
     /// back in review or completed after a retry).
     pub batch_now: Option<BatchStatus>,
+    /// The review item this regeneration brought back to pending.
+    pub review_back: Option<review::ReviewBack>,
 }
 
 /// [`record_outcome`], telling also whether the batch became ready for review.
@@ -107,6 +109,7 @@ pub async fn record_outcome_reporting(
         .as_ref()
         .filter(|i| i.status == ReviewStatus::Regenerating)
         .filter(|_| matches!(outcome, Outcome::Failed { .. } | Outcome::Cancelled));
+    let regeneration_lost = lost_regeneration.is_some();
     let status = match lost_regeneration {
         Some(i) if i.qc_passed => JobStatus::Succeeded,
         Some(_) => JobStatus::NeedsReview,
@@ -126,7 +129,10 @@ pub async fn record_outcome_reporting(
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .col_expr(job::Column::ErrorCode, Expr::value(error_code))
-        .col_expr(job::Column::ErrorMessage, Expr::value(error_message))
+        .col_expr(
+            job::Column::ErrorMessage,
+            Expr::value(error_message.clone()),
+        )
         .col_expr(job::Column::FinishedAt, Expr::value(now))
         .col_expr(job::Column::UpdatedAt, Expr::value(now))
         .filter(job::Column::Id.eq(job.id))
@@ -144,16 +150,18 @@ pub async fn record_outcome_reporting(
             written: false,
             status,
             batch_now: None,
+            review_back: None,
         });
     }
 
     let mut first_try = false;
+    let mut review_back = None;
     if let Some(item) = lost_regeneration {
         let why = match &outcome {
             Outcome::Failed { message, .. } => message.as_str(),
             _ => "the regeneration was stopped",
         };
-        review::regeneration_lost(&txn, item, why, now).await?;
+        review_back = review::regeneration_lost(&txn, item, why, now).await?;
     }
     if let Outcome::Succeeded(article) | Outcome::NeedsReview(article) = outcome {
         // Counted once per job: a reviewer's regeneration is not a first try.
@@ -200,7 +208,7 @@ pub async fn record_outcome_reporting(
                 article_id = a.id;
             }
         }
-        review::article_stored(
+        review_back = review::article_stored(
             &txn,
             job,
             item,
@@ -215,6 +223,11 @@ pub async fn record_outcome_reporting(
         .await?;
     }
     let mut batch_now = None;
+    // A lost regeneration changes nothing a subscriber hasn't heard: the job keeps its article.
+    if !regeneration_lost {
+        let error = error_code.zip(error_message.as_deref());
+        crate::webhooks::events::job_ended(&txn, job, status, error, now).await?;
+    }
     if let Some(batch_id) = job.batch_id {
         batch_now = batch_counters::finished(&txn, batch_id, status, first_try, now).await?;
     }
@@ -223,6 +236,7 @@ pub async fn record_outcome_reporting(
         written: true,
         status,
         batch_now,
+        review_back,
     })
 }
 

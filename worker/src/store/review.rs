@@ -12,10 +12,19 @@ use sea_orm::{
 use uuid::Uuid;
 
 use bacowr_shared::{
-    domain::{JobStatus, ReviewStatus},
+    domain::ReviewStatus,
     entities::{batch, job, review_decision, review_item},
     ids::{ReviewDecisionId, ReviewItemId},
 };
+
+/// An item a regeneration brought back to pending, for the live event announcing it.
+#[derive(Debug, Clone, Copy)]
+pub struct ReviewBack {
+    pub item_id: Uuid,
+    pub version: i32,
+    /// `regenerated` or `regeneration_failed`.
+    pub decision: &'static str,
+}
 
 /// The article version just written for a job.
 pub struct StoredVersion<'a> {
@@ -58,7 +67,7 @@ pub async fn article_stored(
     existing: Option<review_item::Model>,
     stored: StoredVersion<'_>,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<Option<ReviewBack>, DbErr> {
     let failed = failed_checks(stored.qc_report);
     match existing {
         None => {
@@ -117,23 +126,28 @@ pub async fn article_stored(
                 .rows_affected;
             if moved == 1 {
                 back_to_pending(txn, &item, "regenerated", stored.version, None, now).await?;
+                return Ok(Some(ReviewBack {
+                    item_id: item.id,
+                    version: stored.version,
+                    decision: "regenerated",
+                }));
             }
         }
         // A retried job whose item was already decided keeps its decision; the new version
         // is readable among the job's articles.
         Some(_) => {}
     }
-    Ok(())
+    Ok(None)
 }
 
 /// A regeneration ended without a new article: the item returns to pending with the version
-/// it had, and the job to the status that version earned.
+/// it had (the job keeps the status that version earned).
 pub async fn regeneration_lost(
     txn: &DatabaseTransaction,
     item: &review_item::Model,
     why: &str,
     now: DateTime<Utc>,
-) -> Result<JobStatus, DbErr> {
+) -> Result<Option<ReviewBack>, DbErr> {
     let moved = review_item::Entity::update_many()
         .col_expr(
             review_item::Column::Status,
@@ -155,12 +169,13 @@ pub async fn regeneration_lost(
             now,
         )
         .await?;
+        return Ok(Some(ReviewBack {
+            item_id: item.id,
+            version: item.article_version,
+            decision: "regeneration_failed",
+        }));
     }
-    Ok(if item.qc_passed {
-        JobStatus::Succeeded
-    } else {
-        JobStatus::NeedsReview
-    })
+    Ok(None)
 }
 
 async fn back_to_pending(

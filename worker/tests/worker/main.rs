@@ -9,3 +9,4 @@ mod fleet;
 mod router;
 mod scheduling;
 mod store;
+mod webhooks;

@@ -17,7 +17,8 @@ use uuid::Uuid;
 use bacowr_shared::{
     domain::{BatchStatus, ReviewDecision, ReviewStatus},
     entities::{batch, review_decision, review_item},
-    ids::{BatchId, OrgId, ReviewDecisionId, ReviewItemId},
+    events::LiveEvent,
+    ids::{BatchId, JobId, OrgId, ReviewDecisionId, ReviewItemId},
 };
 
 use crate::{auth::Tenant, error::ApiError, state::AppState};
@@ -113,6 +114,14 @@ pub async fn decide(
     } else {
         advance_batch(&txn, batch.id, now).await?
     };
+    if completed {
+        bacowr_shared::webhooks::batch_events::review_completed(&txn, batch.id, now).await?;
+    }
+    let before = batch.status;
+    let changes: Vec<_> = applied
+        .iter()
+        .map(|i| (i.id, i.job_id, i.status, i.article_version))
+        .collect();
     let batch = batch::Entity::find_by_id(batch.id)
         .one(&txn)
         .await?
@@ -124,6 +133,7 @@ pub async fn decide(
         .all(&txn)
         .await?;
     txn.commit().await?;
+    announce(state, org_id, &batch, before, &changes, req.decision).await;
     if req.decision == ReviewDecision::NeedsRegeneration && !applied.is_empty() {
         crate::services::enqueue::wake_dispatcher(&state.redis, &state.settings.redis.namespace)
             .await;
@@ -135,6 +145,37 @@ pub async fn decide(
         batch,
         completed,
     })
+}
+
+/// `review.changed` per decided item, and `batch.status` when the batch moved.
+async fn announce(
+    state: &AppState,
+    org_id: OrgId,
+    batch: &batch::Model,
+    before: BatchStatus,
+    changes: &[(Uuid, Uuid, ReviewStatus, i32)],
+    decision: ReviewDecision,
+) {
+    let batch_id = BatchId::from_uuid(batch.id);
+    let mut events: Vec<LiveEvent> = changes
+        .iter()
+        .map(|(item, job, from, version)| {
+            LiveEvent::review_changed(
+                org_id,
+                Some(batch_id),
+                JobId::from_uuid(*job),
+                ReviewItemId::from_uuid(*item),
+                from.as_str(),
+                decision.target().as_str(),
+                decision.as_str(),
+                *version,
+            )
+        })
+        .collect();
+    if batch.status != before {
+        events.push(LiveEvent::batch_status(org_id, batch_id, batch.status));
+    }
+    state.events.publish_many(&events).await;
 }
 
 pub fn status_name<T: serde::Serialize>(status: T) -> String {
