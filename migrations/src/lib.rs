@@ -14,6 +14,7 @@ mod m0007_idempotency_keys;
 mod m0008_article_pipeline;
 mod m0009_dispatch;
 mod m0010_review;
+mod m0012_analytics;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_article_pipeline::Migration),
             Box::new(m0009_dispatch::Migration),
             Box::new(m0010_review::Migration),
+            Box::new(m0012_analytics::Migration),
         ]
     }
 }
