@@ -1,8 +1,10 @@
 //! HTTP routes. Each module is one resource; `configure` mounts them.
 
+pub mod analytics;
 pub mod batches;
 pub mod body;
 pub mod control;
+pub mod export;
 pub mod health;
 pub mod jobs;
 pub mod params;
@@ -27,10 +29,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(control::cancel_batch)
                 .service(control::retry_failed)
                 .service(control::retry_job)
+                .service(export::export)
                 .service(jobs::submit)
                 .service(jobs::get_job)
                 .service(usage::usage)
-                .service(providers::providers),
+                .service(providers::providers)
+                .service(analytics::jobs)
+                .service(analytics::backlinks)
+                .service(analytics::costs),
         );
 }
 

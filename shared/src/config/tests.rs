@@ -97,3 +97,18 @@ fn unknown_models_fall_back_to_the_configured_price() {
         Ok(())
     });
 }
+
+#[test]
+fn public_url_is_an_http_base_or_empty() {
+    figment::Jail::expect_with(|jail| {
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        assert_eq!(s.api.public_base(), "");
+        jail.set_env("BACOWR_API__PUBLIC_URL", "https://bacowr.example.com/");
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        assert_eq!(s.api.public_base(), "https://bacowr.example.com");
+        jail.set_env("BACOWR_API__PUBLIC_URL", "ftp://x");
+        let err = Settings::from_figment(Settings::figment(None)).unwrap_err();
+        assert!(err.to_string().contains("api.public_url"), "{err}");
+        Ok(())
+    });
+}
