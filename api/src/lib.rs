@@ -1,8 +1,10 @@
 //! The BACOWR HTTP API: stateless, tenant-scoped by API key, writing work to Postgres and
 //! handing job ids to the workers through Redis.
 
+pub mod analytics;
 pub mod auth;
 pub mod error;
+pub mod export;
 pub mod intake;
 pub mod live;
 pub mod openapi;

@@ -15,6 +15,7 @@ mod m0008_article_pipeline;
 mod m0009_dispatch;
 mod m0010_review;
 mod m0011_webhooks;
+mod m0012_analytics;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_dispatch::Migration),
             Box::new(m0010_review::Migration),
             Box::new(m0011_webhooks::Migration),
+            Box::new(m0012_analytics::Migration),
         ]
     }
 }

@@ -1,8 +1,10 @@
 //! HTTP routes. Each module is one resource; `configure` mounts them.
 
+pub mod analytics;
 pub mod batches;
 pub mod body;
 pub mod control;
+pub mod export;
 pub mod health;
 pub mod items;
 pub mod jobs;
@@ -36,6 +38,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(items::get_version)
                 .service(review::review_item)
                 .service(review::review_bulk)
+                .service(export::export)
                 .service(jobs::submit)
                 .service(jobs::get_job)
                 .service(usage::usage)
@@ -51,7 +54,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(webhooks::rotate_secret)
                 .service(webhooks::list_deliveries)
                 .service(webhooks::get_delivery)
-                .service(webhooks::retry_delivery),
+                .service(webhooks::retry_delivery)
+                .service(analytics::jobs)
+                .service(analytics::backlinks)
+                .service(analytics::costs),
         );
 }
 

@@ -1,10 +1,12 @@
 //! The API's integration tests: one binary, the app on a port-0 listener, a database and a
 //! Redis namespace per test, and the real worker draining the queue against llm-sim.
 
+mod analytics;
 mod batches;
 mod control;
 mod delivery;
 mod end_to_end;
+mod export;
 mod helpers;
 mod intake;
 mod jobs;

@@ -65,6 +65,15 @@ pub struct ApiSettings {
     pub max_links_per_batch: usize,
     pub max_body_bytes: usize,
     pub idempotency_ttl_hours: u32,
+    /// Where clients reach the API, for absolute links in exports; empty: relative paths.
+    pub public_url: String,
+}
+
+impl ApiSettings {
+    /// `public_url` without a trailing slash (empty when unset), to prefix API paths with.
+    pub fn public_base(&self) -> &str {
+        self.public_url.trim_end_matches('/')
+    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -197,6 +206,17 @@ impl Settings {
         }
         if self.api.max_body_bytes < 1024 {
             return invalid("api.max_body_bytes", "must be at least 1024");
+        }
+        if !self.api.public_url.is_empty() {
+            match url::Url::parse(&self.api.public_url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() => {}
+                _ => {
+                    return invalid(
+                        "api.public_url",
+                        "must be empty or an http(s) URL such as https://bacowr.example.com",
+                    );
+                }
+            }
         }
         if self.worker.concurrency == 0 {
             return invalid("worker.concurrency", "must be at least 1");

@@ -138,6 +138,11 @@ fn events_settings_are_validated() {
             assert!(err.to_string().contains(field), "{err}");
             jail.clear_env();
         }
+        Ok(())
+    });
+}
+
+#[test]
 fn webhook_retry_schedule_and_validation() {
     figment::Jail::expect_with(|jail| {
         let s = Settings::from_figment(Settings::figment(None)).unwrap();
@@ -155,6 +160,21 @@ fn webhook_retry_schedule_and_validation() {
             err.to_string().contains("webhooks.redispatch_after_secs"),
             "{err}"
         );
+        Ok(())
+    });
+}
+
+#[test]
+fn public_url_is_an_http_base_or_empty() {
+    figment::Jail::expect_with(|jail| {
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        assert_eq!(s.api.public_base(), "");
+        jail.set_env("BACOWR_API__PUBLIC_URL", "https://bacowr.example.com/");
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        assert_eq!(s.api.public_base(), "https://bacowr.example.com");
+        jail.set_env("BACOWR_API__PUBLIC_URL", "ftp://x");
+        let err = Settings::from_figment(Settings::figment(None)).unwrap_err();
+        assert!(err.to_string().contains("api.public_url"), "{err}");
         Ok(())
     });
 }

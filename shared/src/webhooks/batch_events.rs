@@ -22,7 +22,14 @@ pub async fn review_completed(
         return Ok(());
     };
     let data = payload::batch(&b);
-    outbox::record(conn, b.org_id, WebhookEvent::BatchCompleted, data.clone(), now).await?;
+    outbox::record(
+        conn,
+        b.org_id,
+        WebhookEvent::BatchCompleted,
+        data.clone(),
+        now,
+    )
+    .await?;
     if b.approved_items > 0 {
         let id = BatchId::from_uuid(b.id);
         let mut data = data;

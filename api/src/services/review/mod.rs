@@ -229,13 +229,12 @@ async fn lock_items(
         .lock_exclusive()
         .all(txn)
         .await?;
-    if let Selection::Items(ids) = selection {
-        if let Some(missing) = ids
+    if let Selection::Items(ids) = selection
+        && let Some(missing) = ids
             .iter()
             .find(|id| !items.iter().any(|i| i.id == id.uuid()))
-        {
-            return Err(ApiError::not_found("review item", &missing.to_string()));
-        }
+    {
+        return Err(ApiError::not_found("review item", &missing.to_string()));
     }
     Ok(items)
 }

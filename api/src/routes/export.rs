@@ -1,0 +1,106 @@
+//! `GET /api/v1/batches/{id}/export`: the batch's approved articles as a download.
+
+use actix_web::{
+    HttpResponse, get,
+    http::header::{ContentDisposition, DispositionParam, DispositionType},
+    web,
+};
+use sea_orm::{ActiveEnum, ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use bacowr_shared::{entities::batch, ids::BatchId};
+
+use super::params;
+use crate::{
+    auth::Tenant,
+    error::{ApiError, ErrorBody},
+    export::{Export, Format, source},
+    request_id,
+    state::AppState,
+};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// `json` (default), `csv`, `markdown`, `html` or `docx`.
+    #[param(value_type = Option<Format>)]
+    pub format: Option<String>,
+}
+
+/// Downloads the batch's approved articles, and only those, in sheet order.
+///
+/// - `json`: one document with the batch and, per item, the link, review, article, QC report,
+///   trust links, tokens and cost (schema `ExportDocument`).
+/// - `csv`: one row per link: `row, publisher_domain, target_url, anchor_text, language,
+///   title, word_count, qc_passed, cost_usd, article_url`; cells a spreadsheet would run as a
+///   formula start with `'`.
+/// - `markdown`, `html`, `docx`: a zip with one file per article named
+///   `NN_publisher_titleslug.ext` (`NN` the sheet row, zero-padded).
+///
+/// The body is streamed as it is rendered. If the server fails after it has started sending,
+/// it logs the error with the request id and cuts the body off: the transfer ends without its
+/// final chunk (and a zip without its central directory), so a client must treat a
+/// connection error or an unreadable archive as a failed export and retry.
+#[utoipa::path(
+    get,
+    path = "/api/v1/batches/{batch_id}/export",
+    tag = "batches",
+    params(("batch_id" = BatchId, Path), ExportParams),
+    responses(
+        (status = 200, description = "the export, as an attachment `batch_<id>_<format>.<ext>`",
+            content(
+                (crate::export::json::ExportDocument = "application/json"),
+                (String = "text/csv"),
+                (crate::export::ZipArchive = "application/zip"),
+            )),
+        (status = 400, description = "malformed id or unknown `format`", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "no such batch in this organization", body = ErrorBody),
+        (status = 409, description = "nothing in the batch is approved yet (`field`: `status`)", body = ErrorBody),
+    )
+)]
+#[get("/batches/{batch_id}/export")]
+pub async fn export(
+    path: web::Path<String>,
+    query: web::Query<ExportParams>,
+    tenant: Tenant,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
+    let format = Format::parse(query.format.as_deref())?;
+    let found = batch::Entity::find_by_id(id.uuid())
+        .filter(batch::Column::OrgId.eq(tenant.org_id.uuid()))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("batch", &id.to_string()))?;
+    if source::approved_count(&state.db, found.org_id, found.id).await? == 0 {
+        return Err(ApiError::conflict(
+            "status",
+            format!(
+                "batch {id} has no approved items to export yet (batch status {}; {} pending, \
+                 {} rejected, {} regenerating)",
+                found.status.to_value(),
+                found.pending_items,
+                found.rejected_items,
+                found.regenerating_items
+            ),
+        ));
+    }
+    let body = Export {
+        db: state.db.clone(),
+        batch: found,
+        format,
+        public_base: state.settings.api.public_base().to_owned(),
+        request_id: request_id::current().unwrap_or_default(),
+    }
+    .start();
+    Ok(HttpResponse::Ok()
+        .content_type(format.content_type())
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(format.file_name(id))],
+        })
+        .insert_header(("Cache-Control", "no-store"))
+        .streaming(body))
+}
