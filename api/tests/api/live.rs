@@ -13,23 +13,23 @@ use bacowr_api::Application;
 
 use crate::helpers::{TestApp, assert_error, spawn_sim};
 
-const WITHIN: Duration = Duration::from_secs(60);
+pub const WITHIN: Duration = Duration::from_secs(60);
 
 /// One SSE frame with data (comments and the `retry:` hint are skipped).
 #[derive(Debug, Clone)]
-struct Frame {
-    id: Option<String>,
-    event: String,
-    data: Value,
+pub struct Frame {
+    pub id: Option<String>,
+    pub event: String,
+    pub data: Value,
 }
 
-struct Sse {
+pub struct Sse {
     resp: reqwest::Response,
     buf: String,
 }
 
 impl Sse {
-    async fn open(base: &str, key: &str, batch: &str, last_event_id: Option<&str>) -> Self {
+    pub async fn open(base: &str, key: &str, batch: &str, last_event_id: Option<&str>) -> Self {
         let mut req = reqwest::Client::new()
             .get(format!("{base}/api/v1/batches/{batch}/events"))
             .bearer_auth(key);
@@ -77,7 +77,7 @@ impl Sse {
     }
 
     /// Frames up to and including the first that `last` accepts.
-    async fn until(&mut self, last: impl Fn(&Frame) -> bool) -> Vec<Frame> {
+    pub async fn until(&mut self, last: impl Fn(&Frame) -> bool) -> Vec<Frame> {
         let deadline = Instant::now() + WITHIN;
         let mut frames = Vec::new();
         loop {
@@ -91,7 +91,7 @@ impl Sse {
     }
 }
 
-fn batch_is(status: &'static str) -> impl Fn(&Frame) -> bool {
+pub fn batch_is(status: &'static str) -> impl Fn(&Frame) -> bool {
     move |f| f.event == "batch.status" && f.data["status"] == status
 }
 

@@ -4,6 +4,7 @@
 mod analytics;
 mod batches;
 mod control;
+mod day_two;
 mod delivery;
 mod end_to_end;
 mod export;

@@ -4,7 +4,7 @@
 
 mod crud;
 mod delivery;
-mod receiver;
+pub mod receiver;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
