@@ -126,7 +126,7 @@ pub async fn get_batch(
     Ok(web::Json(found.into()))
 }
 
-async fn find_batch(
+pub(crate) async fn find_batch(
     state: &AppState,
     tenant: Tenant,
     id: BatchId,

@@ -11,11 +11,12 @@ use utoipa::IntoParams;
 
 use bacowr_shared::{
     domain::ReviewStatus,
-    entities::{article, batch, job, review_decision, review_item},
+    entities::{article, job, review_decision, review_item},
     ids::{BatchId, ReviewItemId},
 };
 
 use super::{
+    batches::find_batch,
     params,
     review_views::{DecisionView, ReviewItemPage, ReviewItemView},
     views::{ArticleVersionView, ArticleView},
@@ -99,7 +100,7 @@ pub async fn list_items(
         .as_deref()
         .map(|c| parse_cursor(c, sort))
         .transpose()?;
-    find_batch(&state, &tenant, id).await?;
+    find_batch(&state, tenant, id).await?;
 
     let mut select = review_item::Entity::find()
         .filter(review_item::Column::BatchId.eq(id.uuid()))
@@ -294,25 +295,13 @@ pub fn parse_item_path(path: &(String, String)) -> Result<(BatchId, ReviewItemId
     ))
 }
 
-async fn find_batch(
-    state: &AppState,
-    tenant: &Tenant,
-    id: BatchId,
-) -> Result<batch::Model, ApiError> {
-    batch::Entity::find_by_id(id.uuid())
-        .filter(batch::Column::OrgId.eq(tenant.org_id.uuid()))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::not_found("batch", &id.to_string()))
-}
-
 async fn find_item(
     state: &AppState,
     tenant: &Tenant,
     batch_id: BatchId,
     item_id: ReviewItemId,
 ) -> Result<review_item::Model, ApiError> {
-    find_batch(state, tenant, batch_id).await?;
+    find_batch(state, *tenant, batch_id).await?;
     review_item::Entity::find_by_id(item_id.uuid())
         .filter(review_item::Column::BatchId.eq(batch_id.uuid()))
         .filter(review_item::Column::OrgId.eq(tenant.org_id.uuid()))

@@ -20,7 +20,8 @@ use bacowr_shared::{
 
 use crate::{error::ApiError, state::AppState};
 
-fn state_name<T: serde::Serialize>(status: T) -> String {
+/// A status as its wire name, for messages (`in_review`).
+pub fn state_name<T: serde::Serialize>(status: T) -> String {
     serde_json::to_value(status)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))

@@ -178,12 +178,7 @@ async fn announce(
     state.events.publish_many(&events).await;
 }
 
-pub fn status_name<T: serde::Serialize>(status: T) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
+pub use crate::services::control::state_name as status_name;
 
 fn counter(status: ReviewStatus) -> batch::Column {
     match status {
