@@ -5,7 +5,7 @@
 
 mod leader;
 mod pick;
-mod recover;
+pub mod recover;
 mod trim;
 
 use std::{sync::Arc, time::Duration};

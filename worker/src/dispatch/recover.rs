@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use bacowr_shared::{
-    domain::{BatchStatus, JobStatus},
+    domain::{BatchStatus, JobStatus, ReviewStatus},
     entities::{batch, job},
     error::job_errors,
     ids::JobId,
@@ -169,13 +169,24 @@ async fn release_expired(
     };
     let out_of_attempts =
         found.attempts - found.attempt_floor >= i32::try_from(max_attempts).unwrap_or(i32::MAX);
-    let status = if cancelled {
+    let mut status = if cancelled {
         JobStatus::Cancelled
     } else if out_of_attempts {
         JobStatus::Failed
     } else {
         JobStatus::Queued
     };
+    // A reviewer's regeneration that can't go on leaves the job with the article it has.
+    let item = crate::store::review::find(&txn, found.id)
+        .await?
+        .filter(|i| i.status == ReviewStatus::Regenerating);
+    let regeneration_lost = status.is_terminal() && item.is_some();
+    if regeneration_lost {
+        status = match &item {
+            Some(i) if i.qc_passed => JobStatus::Succeeded,
+            _ => JobStatus::NeedsReview,
+        };
+    }
     let mut update = job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value(status))
         .col_expr(job::Column::LeaseOwner, Expr::value(Option::<String>::None))
@@ -213,8 +224,12 @@ async fn release_expired(
         return Ok(false);
     }
     let mut batch_now = None;
-    let error = Some((job_errors::WORKER_LOST, lost.as_str()));
-    crate::webhooks::events::job_ended(&txn, found, status, error, now).await?;
+    if let (true, Some(item)) = (regeneration_lost, &item) {
+        crate::store::review::regeneration_lost(&txn, item, &lost, now).await?;
+    } else {
+        let error = Some((job_errors::WORKER_LOST, lost.as_str()));
+        crate::webhooks::events::job_ended(&txn, found, status, error, now).await?;
+    }
     if let Some(batch_id) = found.batch_id {
         if status == JobStatus::Queued {
             batch_counters::requeued(&txn, batch_id, now).await?;

@@ -127,18 +127,20 @@ pub async fn finished(
     // Nothing left to run: ready for review; or, when reviewers had already decided items
     // before a retry reopened the batch, back in review (or completed, if the retried jobs
     // brought nothing new to review).
-    let decided = Expr::col(batch::Column::ApprovedItems)
-        .add(Expr::col(batch::Column::RejectedItems))
-        .add(Expr::col(batch::Column::RegeneratingItems));
+    // "Decided" is whether any reviewer has decided anything, not the current counts: an item
+    // sent back for regeneration and returned to pending still means the review has begun.
+    let reviewed = || {
+        Expr::cust(
+            "EXISTS (SELECT 1 FROM review_decisions d JOIN review_items i ON i.id = d.item_id \
+             WHERE i.batch_id = batches.id AND d.reviewer IS NOT NULL)",
+        )
+    };
     let open =
         Expr::col(batch::Column::PendingItems).add(Expr::col(batch::Column::RegeneratingItems));
     for (status, when) in [
-        (BatchStatus::ReadyForReview, decided.clone().eq(0)),
-        (
-            BatchStatus::InReview,
-            decided.clone().gt(0).and(open.clone().gt(0)),
-        ),
-        (BatchStatus::Completed, decided.gt(0).and(open.eq(0))),
+        (BatchStatus::ReadyForReview, reviewed().not()),
+        (BatchStatus::InReview, reviewed().and(open.clone().gt(0))),
+        (BatchStatus::Completed, reviewed().and(open.eq(0))),
     ] {
         let mut update = batch::Entity::update_many();
         // Only one of the three conditions holds.

@@ -1,12 +1,12 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, TransactionTrait, sea_query::Expr,
+    QueryFilter, QuerySelect, TransactionTrait, sea_query::Expr,
 };
 
 use bacowr_shared::{
     domain::{BatchStatus, JobStatus, ReviewStatus},
-    entities::{article, job, llm_call},
+    entities::{article, batch, job, llm_call},
     ids::{ArticleId, LlmCallId},
 };
 
@@ -152,6 +152,14 @@ pub async fn record_outcome_reporting(
             batch_now: None,
             review_back: None,
         });
+    }
+    // The batch row before the review item: a reviewer's decision locks the batch first, then
+    // its items, so taking them in the same order here can't deadlock with one.
+    if let Some(batch_id) = job.batch_id {
+        batch::Entity::find_by_id(batch_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
     }
 
     let mut first_try = false;

@@ -6,6 +6,7 @@ mod context;
 mod dispatcher;
 mod durability;
 mod fleet;
+mod review;
 mod router;
 mod scheduling;
 mod store;

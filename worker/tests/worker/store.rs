@@ -84,7 +84,7 @@ pub async fn seed(db: &DatabaseConnection, jobs: usize) -> (OrgId, BatchId, Vec<
     (org, batch_id, ids)
 }
 
-fn call(tokens: i64) -> CallRecord {
+pub fn call(tokens: i64) -> CallRecord {
     CallRecord {
         provider: "sim".into(),
         model: "m".into(),
@@ -100,7 +100,7 @@ fn call(tokens: i64) -> CallRecord {
     }
 }
 
-fn article_out() -> Outcome {
+pub fn article_out() -> Outcome {
     Outcome::Succeeded(ArticleToStore {
         title: "T".into(),
         meta_description: None,
@@ -119,7 +119,7 @@ fn article_out() -> Outcome {
     })
 }
 
-async fn batch_row(db: &DatabaseConnection, id: BatchId) -> batch::Model {
+pub async fn batch_row(db: &DatabaseConnection, id: BatchId) -> batch::Model {
     batch::Entity::find_by_id(id.uuid())
         .one(db)
         .await
