@@ -14,6 +14,7 @@ pub mod review;
 pub mod review_views;
 pub mod usage;
 pub mod views;
+pub mod webhook_views;
 pub mod webhooks;
 
 use actix_web::{HttpResponse, http::StatusCode, web};
