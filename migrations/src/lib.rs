@@ -16,6 +16,7 @@ mod m0009_dispatch;
 mod m0010_review;
 mod m0011_webhooks;
 mod m0012_analytics;
+mod m0013_accounts;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_review::Migration),
             Box::new(m0011_webhooks::Migration),
             Box::new(m0012_analytics::Migration),
+            Box::new(m0013_accounts::Migration),
         ]
     }
 }

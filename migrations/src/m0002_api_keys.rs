@@ -6,7 +6,7 @@ use crate::m0001_organizations::Organizations;
 pub struct Migration;
 
 #[derive(DeriveIden)]
-enum ApiKeys {
+pub enum ApiKeys {
     Table,
     Id,
     OrgId,

@@ -145,6 +145,18 @@ typed_id!(
     /// One HTTP attempt at a webhook delivery.
     WebhookAttemptId, "wha"
 );
+typed_id!(
+    /// A person who signs in (JWT); programs use API keys.
+    UserId, "user"
+);
+typed_id!(
+    /// One login: the family of its rotating refresh tokens.
+    SessionId, "ses"
+);
+typed_id!(
+    /// One audit log entry (a mutating request or a security event).
+    AuditLogId, "aud"
+);
 
 #[cfg(test)]
 mod tests {

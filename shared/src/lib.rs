@@ -1,6 +1,7 @@
 //! Domain types, entities, the queue contract, configuration and telemetry shared by the API
 //! and the worker. Never depends on a web framework: the worker links this crate.
 
+pub mod audit;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -29,6 +29,7 @@ pub async fn create_org(db: &DatabaseConnection, name: &str) -> Result<CreatedOr
         name: Set(name.to_owned()),
         created_at: Set(now),
         max_running: Set(None),
+        ..Default::default()
     })
     .exec_without_returning(&txn)
     .await?;
@@ -41,6 +42,9 @@ pub async fn create_org(db: &DatabaseConnection, name: &str) -> Result<CreatedOr
         created_at: Set(now),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        scopes: Set(bacowr_shared::domain::Scopes::all().to_string()),
+        expires_at: Set(None),
+        created_by: Set(None),
     })
     .exec_without_returning(&txn)
     .await?;

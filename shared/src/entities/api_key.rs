@@ -15,6 +15,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// Space-separated scopes (`domain::access::Scope`).
+    pub scopes: String,
+    pub expires_at: Option<DateTimeUtc>,
+    /// The user who created it; `None` for keys made by `bacowr-api create-org`.
+    pub created_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

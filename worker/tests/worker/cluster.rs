@@ -175,6 +175,7 @@ pub async fn create_org(db: &DatabaseConnection, name: &str, max_running: Option
         name: Set(name.into()),
         created_at: Set(Utc::now()),
         max_running: Set(max_running),
+        ..Default::default()
     })
     .exec_without_returning(db)
     .await

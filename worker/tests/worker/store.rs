@@ -29,6 +29,7 @@ pub async fn seed(db: &DatabaseConnection, jobs: usize) -> (OrgId, BatchId, Vec<
         name: Set("Org".into()),
         created_at: Set(now),
         max_running: Set(None),
+        ..Default::default()
     })
     .exec_without_returning(db)
     .await
