@@ -98,6 +98,22 @@ impl ApiError {
             .with_field("Authorization")
     }
 
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, detail)
+    }
+
+    /// 429: `retry_after_secs` goes out as `Retry-After`.
+    pub fn rate_limited(retry_after_secs: u64, detail: impl Into<String>) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                detail,
+            )
+        }
+    }
+
     pub fn not_found(what: &str, id: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

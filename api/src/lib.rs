@@ -1,13 +1,16 @@
-//! The BACOWR HTTP API: stateless, tenant-scoped by API key, writing work to Postgres and
+//! The BACOWR HTTP API: stateless, tenant-scoped by API key or user session, writing work to Postgres and
 //! handing job ids to the workers through Redis.
 
+pub mod access;
 pub mod analytics;
 pub mod auth;
 pub mod error;
 pub mod export;
 pub mod intake;
 pub mod live;
+pub mod middleware;
 pub mod openapi;
+pub mod ratelimit;
 pub mod request_id;
 pub mod routes;
 pub mod services;

@@ -4,10 +4,16 @@
 use actix_web::{HttpResponse, get};
 use utoipa::{
     Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    openapi::{
+        path::{Operation, PathItem},
+        security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
+    },
 };
 
-use crate::{error, intake, routes};
+use crate::{
+    access::{self, Access},
+    error, intake, routes,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,6 +25,22 @@ use crate::{error, intake, routes};
     paths(
         routes::health::health,
         routes::health::ready,
+        routes::auth::register,
+        routes::auth::login,
+        routes::auth::refresh,
+        routes::auth::logout,
+        routes::auth::me,
+        routes::api_keys::create_api_key,
+        routes::api_keys::list_api_keys,
+        routes::api_keys::revoke_api_key,
+        routes::users::create_user,
+        routes::users::list_users,
+        routes::users::get_user,
+        routes::users::update_user,
+        routes::org::get_org,
+        routes::org::update_org,
+        routes::audit::logs,
+        routes::audit::security_events,
         routes::batches::submit,
         routes::batches::list_batches,
         routes::batches::get_batch,
@@ -54,6 +76,28 @@ use crate::{error, intake, routes};
     ),
     components(schemas(
         error::ErrorBody,
+        routes::auth::RegisterRequest,
+        routes::auth::LoginRequest,
+        routes::auth::RefreshRequest,
+        routes::auth::Registered,
+        routes::auth::MeView,
+        crate::services::accounts::Tokens,
+        routes::api_keys::CreateApiKey,
+        routes::api_keys::ApiKeyView,
+        routes::api_keys::CreatedApiKey,
+        routes::api_keys::ApiKeyList,
+        routes::users::CreateUser,
+        routes::users::UpdateUser,
+        routes::users::UserView,
+        routes::users::UserList,
+        routes::org::UpdateOrg,
+        routes::org::OrgView,
+        routes::org::RateLimitsView,
+        routes::org::QuotasView,
+        routes::audit::AuditEntryView,
+        routes::audit::AuditPage,
+        bacowr_shared::domain::Role,
+        bacowr_shared::domain::Scope,
         error::FieldError,
         intake::SubmitBatch,
         intake::LinkInput,
@@ -123,8 +167,12 @@ use crate::{error, intake, routes};
         crate::analytics::costs::ModelCost,
     )),
     modifiers(&BearerAuth),
-    security(("api_key" = [])),
     tags(
+        (name = "auth", description = "Sign-up, sign-in, token refresh and sign-out; who am I"),
+        (name = "api-keys", description = "Keys for programs: scoped, expiring, revocable"),
+        (name = "users", description = "The organization's people and their roles"),
+        (name = "organization", description = "Organization settings: rate limits, quotas, budgets"),
+        (name = "audit", description = "Audit log and security events"),
         (name = "batches", description = "Bulk link assignments"),
         (name = "jobs", description = "Single assignments and their articles"),
         (name = "review", description = "Reviewing a batch's articles: approve, reject, regenerate"),
@@ -148,12 +196,64 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "An organization's API key: `Authorization: Bearer bcw_…`",
+                        "An API key: `Authorization: Bearer bcw_…`. It holds the scopes it \
+                         was created with.",
                     ))
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "jwt",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A user's access token from `POST /api/v1/auth/login`: \
+                         `Authorization: Bearer eyJ…`. It holds the scopes of the user's role \
+                         (owner and admin: all; member: batches:read, batches:write, review).",
+                    ))
+                    .build(),
+            ),
+        );
+        // Each operation's requirement comes from the one matrix the handlers are tested
+        // against.
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for (method, op) in operations(item) {
+                let Some(rule) = access::MATRIX
+                    .iter()
+                    .find(|r| r.path == path && r.method == method)
+                else {
+                    continue;
+                };
+                op.security = Some(match rule.access {
+                    Access::Public => vec![SecurityRequirement::default()],
+                    Access::Authenticated => vec![
+                        SecurityRequirement::new::<_, [&str; 0], &str>("api_key", []),
+                        SecurityRequirement::new::<_, [&str; 0], &str>("jwt", []),
+                    ],
+                    Access::Scope(s) => vec![
+                        SecurityRequirement::new("api_key", [s.as_str()]),
+                        SecurityRequirement::new("jwt", [s.as_str()]),
+                    ],
+                });
+            }
+        }
     }
+}
+
+/// The operations of a path item with their upper-case methods.
+pub fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
+    [
+        ("GET", item.get.as_mut()),
+        ("POST", item.post.as_mut()),
+        ("PUT", item.put.as_mut()),
+        ("PATCH", item.patch.as_mut()),
+        ("DELETE", item.delete.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(m, op)| op.map(|op| (m, op)))
+    .collect()
 }
 
 /// The document as checked in: pretty JSON with a trailing newline.

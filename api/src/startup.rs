@@ -12,7 +12,14 @@ use bacowr_shared::{
 };
 
 use crate::{
-    error::ApiError, live::hub::Hub, request_id, routes, services::idempotency, state::AppState,
+    auth::{OrgLimitsCache, jwt::JwtKeys},
+    error::ApiError,
+    live::hub::Hub,
+    middleware::{audit, headers},
+    ratelimit::Limiter,
+    request_id, routes,
+    services::{accounts, idempotency},
+    state::AppState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +34,8 @@ pub enum StartError {
     Listen(#[from] std::io::Error),
     #[error("{0}")]
     Prices(#[from] bacowr_shared::pricing::PriceTableError),
+    #[error("auth.jwt_secret: {0}")]
+    Jwt(#[from] jsonwebtoken::errors::Error),
 }
 
 pub struct Application {
@@ -47,7 +56,14 @@ impl Application {
             &settings.redis.namespace,
             settings.events.subscriber_buffer,
         );
+        let limiter = Limiter::new(
+            (settings.rate_limit.store == "redis")
+                .then(|| (redis.clone(), settings.redis.namespace.clone())),
+        );
         let state = AppState {
+            jwt: JwtKeys::new(&settings.auth)?,
+            limiter,
+            org_limits: OrgLimitsCache::default(),
             events: Publisher::new(redis.clone(), &settings),
             live,
             prices: std::sync::Arc::new(prices),
@@ -72,6 +88,7 @@ impl Application {
 
 fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let limit = state.settings.api.max_body_bytes;
+    let origins = state.settings.http.cors_allowed_origins.clone();
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -87,6 +104,9 @@ fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .default_service(web::to(|| async {
                 Err::<&str, _>(ApiError::route_not_found())
             }))
+            .wrap(cors(&origins))
+            .wrap(from_fn(audit::middleware))
+            .wrap(from_fn(headers::middleware))
             .wrap(from_fn(request_id::middleware))
     })
     .listen(listener)?
@@ -94,7 +114,33 @@ fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     Ok(server)
 }
 
-/// Drops expired idempotency answers hourly; any replica may do it, the delete is idempotent.
+/// Browsers may call the API only from the configured origins; none by default.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            actix_web::http::header::AUTHORIZATION,
+            actix_web::http::header::CONTENT_TYPE,
+            actix_web::http::header::HeaderName::from_static("idempotency-key"),
+            actix_web::http::header::HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([
+            "x-request-id",
+            "retry-after",
+            "ratelimit-limit",
+            "ratelimit-remaining",
+            "ratelimit-reset",
+            "ratelimit-policy",
+        ])
+        .max_age(600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+/// Hourly: drops expired idempotency answers, audit entries past their retention and spent
+/// refresh tokens. Any replica may do it; the deletes are idempotent.
 fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -104,6 +150,13 @@ fn spawn_housekeeping(state: AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(swept = n, "expired idempotency keys removed"),
                 Err(e) => tracing::warn!(error = %e, "idempotency sweep failed"),
+            }
+            match accounts::sweep(&state.db, state.settings.audit.retention_days).await {
+                Ok(n) if n > 0 => {
+                    tracing::info!(swept = n, "expired audit entries and tokens removed")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "audit and token sweep failed"),
             }
         }
     });

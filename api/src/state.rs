@@ -14,4 +14,8 @@ pub struct AppState {
     pub events: bacowr_shared::events::Publisher,
     /// This process's one Redis pub/sub subscription, shared by its SSE and WebSocket clients.
     pub live: crate::live::hub::Hub,
+    /// Signs and checks access tokens.
+    pub jwt: crate::auth::jwt::JwtKeys,
+    pub limiter: crate::ratelimit::Limiter,
+    pub org_limits: crate::auth::OrgLimitsCache,
 }

@@ -24,7 +24,7 @@ use bacowr_shared::{
     ids::{BatchId, JobId},
 };
 
-use crate::{auth::Tenant, error::ApiError, state::AppState};
+use crate::{auth::Caller, error::ApiError, state::AppState};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -75,7 +75,11 @@ pub fn cursor(req: &HttpRequest, params: &ResumeParams) -> Result<Cursor, ApiErr
 }
 
 /// The batch's topic, if the tenant owns it (404 otherwise).
-pub async fn batch_topic(state: &AppState, tenant: Tenant, id: BatchId) -> Result<Topic, ApiError> {
+pub async fn batch_topic(
+    state: &AppState,
+    tenant: &Caller,
+    id: BatchId,
+) -> Result<Topic, ApiError> {
     batch::Entity::find_by_id(id.uuid())
         .filter(batch::Column::OrgId.eq(tenant.org_id.uuid()))
         .one(&state.db)
@@ -85,7 +89,7 @@ pub async fn batch_topic(state: &AppState, tenant: Tenant, id: BatchId) -> Resul
 }
 
 /// The topic carrying the job's events (its batch's, or its own), if the tenant owns it.
-pub async fn job_topic(state: &AppState, tenant: Tenant, id: JobId) -> Result<Topic, ApiError> {
+pub async fn job_topic(state: &AppState, tenant: &Caller, id: JobId) -> Result<Topic, ApiError> {
     let found = job::Entity::find_by_id(id.uuid())
         .filter(job::Column::OrgId.eq(tenant.org_id.uuid()))
         .one(&state.db)

@@ -12,7 +12,7 @@ use super::{
     feed::{Feed, Item},
 };
 use crate::{
-    auth::Tenant,
+    auth::{Authorized, ReadBatches},
     error::{ApiError, ErrorBody},
     routes::params,
     state::AppState,
@@ -47,15 +47,15 @@ use crate::{
 )]
 #[get("/batches/{id}/events")]
 pub async fn batch_events(
+    tenant: Authorized<ReadBatches>,
     req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<ResumeParams>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
     let from = cursor(&req, &query)?;
-    let topic = batch_topic(&state, tenant, id).await?;
+    let topic = batch_topic(&state, &tenant, id).await?;
     let feed = Feed::open(&state.live, state.redis.clone(), topic, None, from);
     let config = &state.settings.events;
     let body = events(

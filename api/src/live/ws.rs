@@ -15,7 +15,7 @@ use super::{
     job_topic,
 };
 use crate::{
-    auth::Tenant,
+    auth::{Authorized, ReadBatches},
     error::{ApiError, ErrorBody},
     routes::params,
     state::AppState,
@@ -39,16 +39,16 @@ use crate::{
 )]
 #[get("/ws/batches/{id}")]
 pub async fn batch_socket(
+    tenant: Authorized<ReadBatches>,
     req: HttpRequest,
     body: web::Payload,
     path: web::Path<String>,
     query: web::Query<ResumeParams>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
     let from = cursor(&req, &query)?;
-    let topic = batch_topic(&state, tenant, id).await?;
+    let topic = batch_topic(&state, &tenant, id).await?;
     let feed = Feed::open(&state.live, state.redis.clone(), topic, None, from);
     upgrade(&req, body, feed, &state)
 }
@@ -69,16 +69,16 @@ pub async fn batch_socket(
 )]
 #[get("/ws/jobs/{id}")]
 pub async fn job_socket(
+    tenant: Authorized<ReadBatches>,
     req: HttpRequest,
     body: web::Payload,
     path: web::Path<String>,
     query: web::Query<ResumeParams>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::parse_id(&path, "job_id", JobId::parse)?;
     let from = cursor(&req, &query)?;
-    let topic = job_topic(&state, tenant, id).await?;
+    let topic = job_topic(&state, &tenant, id).await?;
     let feed = Feed::open(&state.live, state.redis.clone(), topic, Some(id), from);
     upgrade(&req, body, feed, &state)
 }

@@ -13,7 +13,7 @@ use crate::{
         costs::{self as cost_report, CostAnalytics},
         jobs::{self as job_report, JobAnalytics},
     },
-    auth::Tenant,
+    auth::{Authorized, ReadBatches},
     error::{ApiError, ErrorBody},
     state::AppState,
 };
@@ -33,8 +33,8 @@ use crate::{
 )]
 #[get("/analytics/jobs")]
 pub async fn jobs(
+    tenant: Authorized<ReadBatches>,
     query: web::Query<RangeParams>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<JobAnalytics>, ApiError> {
     let range = Range::parse(&query, Utc::now())?;
@@ -70,8 +70,8 @@ pub struct BacklinkParams {
 )]
 #[get("/analytics/backlinks")]
 pub async fn backlinks(
+    tenant: Authorized<ReadBatches>,
     query: web::Query<BacklinkParams>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<BacklinkAnalytics>, ApiError> {
     let range = Range::parse(
@@ -117,8 +117,8 @@ pub async fn backlinks(
 )]
 #[get("/analytics/costs")]
 pub async fn costs(
+    tenant: Authorized<ReadBatches>,
     query: web::Query<RangeParams>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<CostAnalytics>, ApiError> {
     let range = Range::parse(&query, Utc::now())?;

@@ -15,7 +15,7 @@ use super::{
     views::{BatchPage, BatchView, JobPage, JobView},
 };
 use crate::{
-    auth::Tenant,
+    auth::{self, Authorized, Caller, ReadBatches, WriteBatches},
     error::{ApiError, ErrorBody},
     intake,
     services::{estimate, idempotency::IdempotencyKey, submission},
@@ -54,10 +54,10 @@ const CSV_EXAMPLE: &str =
 )]
 #[post("/batches")]
 pub async fn submit(
+    tenant: Authorized<WriteBatches>,
     req: HttpRequest,
     query: web::Query<SubmitParams>,
     payload: web::Payload,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let api = &state.settings.api;
@@ -86,6 +86,9 @@ pub async fn submit(
         Some("true" | "1" | "") => true,
         Some(_) => return Err(ApiError::bad_request("dry_run", "must be true or false")),
     };
+    if !dry_run {
+        auth::expensive(&state, &req, &tenant).await?;
+    }
     if dry_run {
         let options = &submission.options;
         return Ok(HttpResponse::Ok().json(estimate::estimate(
@@ -117,18 +120,18 @@ pub async fn submit(
 )]
 #[get("/batches/{batch_id}")]
 pub async fn get_batch(
+    tenant: Authorized<ReadBatches>,
     path: web::Path<String>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<BatchView>, ApiError> {
     let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
-    let found = find_batch(&state, tenant, id).await?;
+    let found = find_batch(&state, &tenant, id).await?;
     Ok(web::Json(found.into()))
 }
 
 pub(crate) async fn find_batch(
     state: &AppState,
-    tenant: Tenant,
+    tenant: &Caller,
     id: BatchId,
 ) -> Result<batch::Model, ApiError> {
     batch::Entity::find_by_id(id.uuid())
@@ -152,8 +155,8 @@ pub(crate) async fn find_batch(
 )]
 #[get("/batches")]
 pub async fn list_batches(
+    tenant: Authorized<ReadBatches>,
     query: web::Query<ListParams>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<BatchPage>, ApiError> {
     let limit = params::limit(query.limit.as_deref())?;
@@ -191,9 +194,9 @@ pub async fn list_batches(
 )]
 #[get("/batches/{batch_id}/jobs")]
 pub async fn list_jobs(
+    tenant: Authorized<ReadBatches>,
     path: web::Path<String>,
     query: web::Query<JobListParams>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<JobPage>, ApiError> {
     let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
@@ -219,7 +222,7 @@ pub async fn list_jobs(
                 .ok_or_else(|| ApiError::bad_request("cursor", "not a cursor this list returned"))
         })
         .transpose()?;
-    find_batch(&state, tenant, id).await?;
+    find_batch(&state, &tenant, id).await?;
 
     let mut select = job::Entity::find()
         .filter(job::Column::BatchId.eq(id.uuid()))

@@ -1,7 +1,7 @@
 //! Steering accepted work: `POST /batches/{id}/cancel`, `POST /batches/{id}/retry-failed`,
 //! `POST /jobs/{id}/retry`.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use serde::Serialize;
 
 use bacowr_shared::ids::{BatchId, JobId};
@@ -11,7 +11,7 @@ use super::{
     views::{BatchView, JobView},
 };
 use crate::{
-    auth::Tenant,
+    auth::{self, Authorized, WriteBatches},
     error::{ApiError, ErrorBody},
     services::control,
     state::AppState,
@@ -36,8 +36,8 @@ use crate::{
 )]
 #[post("/batches/{batch_id}/cancel")]
 pub async fn cancel_batch(
+    tenant: Authorized<WriteBatches>,
     path: web::Path<String>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<BatchView>, ApiError> {
     let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
@@ -70,10 +70,12 @@ pub struct RetryFailed {
 )]
 #[post("/batches/{batch_id}/retry-failed")]
 pub async fn retry_failed(
+    tenant: Authorized<WriteBatches>,
+    req: HttpRequest,
     path: web::Path<String>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    auth::expensive(&state, &req, &tenant).await?;
     let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
     let (batch, retried) = control::retry_failed(&state, tenant.org_id, id).await?;
     Ok(HttpResponse::Accepted().json(RetryFailed {
@@ -99,10 +101,12 @@ pub async fn retry_failed(
 )]
 #[post("/jobs/{job_id}/retry")]
 pub async fn retry_job(
+    tenant: Authorized<WriteBatches>,
+    req: HttpRequest,
     path: web::Path<String>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    auth::expensive(&state, &req, &tenant).await?;
     let id = params::parse_id(&path, "job_id", JobId::parse)?;
     let job = control::retry_job(&state, tenant.org_id, id).await?;
     Ok(HttpResponse::Accepted().json(JobView::new(job, None)))

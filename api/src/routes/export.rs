@@ -13,7 +13,7 @@ use bacowr_shared::{entities::batch, ids::BatchId};
 
 use super::params;
 use crate::{
-    auth::Tenant,
+    auth::{Authorized, ReadBatches},
     error::{ApiError, ErrorBody},
     export::{Export, Format, source},
     request_id,
@@ -62,9 +62,9 @@ pub struct ExportParams {
 )]
 #[get("/batches/{batch_id}/export")]
 pub async fn export(
+    tenant: Authorized<ReadBatches>,
     path: web::Path<String>,
     query: web::Query<ExportParams>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::parse_id(&path, "batch_id", BatchId::parse)?;

@@ -22,7 +22,7 @@ use super::{
     views::{ArticleVersionView, ArticleView},
 };
 use crate::{
-    auth::Tenant,
+    auth::{Authorized, Caller, ReadBatches},
     error::{ApiError, ErrorBody},
     state::AppState,
 };
@@ -65,9 +65,9 @@ enum Sort {
 )]
 #[get("/batches/{batch_id}/items")]
 pub async fn list_items(
+    tenant: Authorized<ReadBatches>,
     path: web::Path<String>,
     query: web::Query<ItemListParams>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ReviewItemPage>, ApiError> {
     let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
@@ -100,7 +100,7 @@ pub async fn list_items(
         .as_deref()
         .map(|c| parse_cursor(c, sort))
         .transpose()?;
-    find_batch(&state, tenant, id).await?;
+    find_batch(&state, &tenant, id).await?;
 
     let mut select = review_item::Entity::find()
         .filter(review_item::Column::BatchId.eq(id.uuid()))
@@ -208,8 +208,8 @@ pub async fn with_jobs_and_articles(
 )]
 #[get("/batches/{batch_id}/items/{item_id}")]
 pub async fn get_item(
+    tenant: Authorized<ReadBatches>,
     path: web::Path<(String, String)>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ReviewItemView>, ApiError> {
     let (batch_id, item_id) = parse_item_path(&path)?;
@@ -267,8 +267,8 @@ pub async fn full_item(
 )]
 #[get("/batches/{batch_id}/items/{item_id}/versions/{version}")]
 pub async fn get_version(
+    tenant: Authorized<ReadBatches>,
     path: web::Path<(String, String, String)>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ArticleView>, ApiError> {
     let (b, i, v) = path.into_inner();
@@ -297,11 +297,11 @@ pub fn parse_item_path(path: &(String, String)) -> Result<(BatchId, ReviewItemId
 
 async fn find_item(
     state: &AppState,
-    tenant: &Tenant,
+    tenant: &Caller,
     batch_id: BatchId,
     item_id: ReviewItemId,
 ) -> Result<review_item::Model, ApiError> {
-    find_batch(state, *tenant, batch_id).await?;
+    find_batch(state, tenant, batch_id).await?;
     review_item::Entity::find_by_id(item_id.uuid())
         .filter(review_item::Column::BatchId.eq(batch_id.uuid()))
         .filter(review_item::Column::OrgId.eq(tenant.org_id.uuid()))

@@ -10,7 +10,7 @@ use bacowr_shared::{
 
 use super::{body, params, views::JobView};
 use crate::{
-    auth::Tenant,
+    auth::{self, Authorized, ReadBatches, WriteBatches},
     error::{ApiError, ErrorBody},
     intake,
     services::{idempotency::IdempotencyKey, submission},
@@ -37,11 +37,12 @@ use crate::{
 )]
 #[post("/jobs")]
 pub async fn submit(
+    tenant: Authorized<WriteBatches>,
     req: HttpRequest,
     payload: web::Payload,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    auth::expensive(&state, &req, &tenant).await?;
     let bytes = body::read_limited(&req, payload, state.settings.api.max_body_bytes).await?;
     let content_type = req
         .headers()
@@ -79,8 +80,8 @@ pub async fn submit(
 )]
 #[get("/jobs/{job_id}")]
 pub async fn get_job(
+    tenant: Authorized<ReadBatches>,
     path: web::Path<String>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<JobView>, ApiError> {
     let id = params::parse_id(&path, "job_id", JobId::parse)?;

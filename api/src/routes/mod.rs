@@ -1,6 +1,9 @@
 //! HTTP routes. Each module is one resource; `configure` mounts them.
 
 pub mod analytics;
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
 pub mod batches;
 pub mod body;
 pub mod control;
@@ -8,11 +11,13 @@ pub mod export;
 pub mod health;
 pub mod items;
 pub mod jobs;
+pub mod org;
 pub mod params;
 pub mod providers;
 pub mod review;
 pub mod review_views;
 pub mod usage;
+pub mod users;
 pub mod views;
 pub mod webhook_views;
 pub mod webhooks;
@@ -27,6 +32,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(openapi::serve)
         .service(
             web::scope("/api/v1")
+                .service(auth::register)
+                .service(auth::login)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(auth::me)
+                .service(api_keys::create_api_key)
+                .service(api_keys::list_api_keys)
+                .service(api_keys::revoke_api_key)
+                .service(users::create_user)
+                .service(users::list_users)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(org::get_org)
+                .service(org::update_org)
+                .service(audit::logs)
+                .service(audit::security_events)
                 .service(batches::submit)
                 .service(batches::list_batches)
                 .service(batches::get_batch)

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use bacowr_shared::entities::llm_call;
 
 use crate::{
-    auth::Tenant,
+    auth::{Authorized, ReadBatches},
     error::{ApiError, ErrorBody},
     state::AppState,
 };
@@ -126,7 +126,7 @@ async fn wait_ms(state: &AppState, key: &str, per_minute: u32) -> i64 {
 )]
 #[get("/providers")]
 pub async fn providers(
-    tenant: Tenant,
+    tenant: Authorized<ReadBatches>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ProvidersView>, ApiError> {
     let since = Utc::now() - chrono::Duration::minutes(WINDOW_MINUTES);

@@ -1,7 +1,7 @@
 //! Review decisions: `POST /batches/{id}/items/{item_id}/review` for one item, and
 //! `POST /batches/{id}/review` for many (listed ids, or every pending item that passed QC).
 
-use actix_web::{post, web};
+use actix_web::{HttpRequest, post, web};
 use serde::Deserialize;
 
 use bacowr_shared::{
@@ -15,7 +15,7 @@ use super::{
     review_views::{BulkReviewResult, RefusedItem, ReviewItemView},
 };
 use crate::{
-    auth::Tenant,
+    auth::{self, Authorized, Review},
     error::{ApiError, ErrorBody},
     services::review::{self, Request, Selection, status_name},
     state::AppState,
@@ -86,13 +86,17 @@ fn parse_notes(raw: Option<&str>) -> Result<Option<&str>, ApiError> {
 )]
 #[post("/batches/{batch_id}/items/{item_id}/review")]
 pub async fn review_item(
+    tenant: Authorized<Review>,
+    req: HttpRequest,
     path: web::Path<(String, String)>,
     body: web::Json<ReviewBody>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ReviewItemView>, ApiError> {
     let (batch_id, item_id) = parse_item_path(&path)?;
     let decision = parse_decision(body.decision.as_deref())?;
+    if decision == ReviewDecision::NeedsRegeneration {
+        auth::expensive(&state, &req, &tenant).await?;
+    }
     let notes = parse_notes(body.notes.as_deref())?;
     let decided = review::decide(
         &state,
@@ -152,13 +156,17 @@ fn refusal(decision: ReviewDecision, current: ReviewStatus) -> ApiError {
 )]
 #[post("/batches/{batch_id}/review")]
 pub async fn review_bulk(
+    tenant: Authorized<Review>,
+    req: HttpRequest,
     path: web::Path<String>,
     body: web::Json<BulkReviewBody>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<BulkReviewResult>, ApiError> {
     let batch_id = params::parse_id(&path, "batch_id", BatchId::parse)?;
     let decision = parse_decision(body.decision.as_deref())?;
+    if decision == ReviewDecision::NeedsRegeneration {
+        auth::expensive(&state, &req, &tenant).await?;
+    }
     let notes = parse_notes(body.notes.as_deref())?;
     let selection = match (&body.item_ids, body.all_passing_qc) {
         (Some(_), Some(true)) => {

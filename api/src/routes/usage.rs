@@ -10,7 +10,7 @@ use serde::Serialize;
 use bacowr_shared::entities::llm_call;
 
 use crate::{
-    auth::Tenant,
+    auth::{Authorized, ReadBatches},
     error::{ApiError, ErrorBody},
     state::AppState,
 };
@@ -65,7 +65,7 @@ fn sum(col: llm_call::Column) -> Expr {
 )]
 #[get("/usage")]
 pub async fn usage(
-    tenant: Tenant,
+    tenant: Authorized<ReadBatches>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<UsageView>, ApiError> {
     let rows = llm_call::Entity::find()

@@ -11,7 +11,7 @@ use bacowr_shared::{
 use super::params;
 pub use super::webhook_views::*;
 use crate::{
-    auth::Tenant,
+    auth::{Admin, Authorized},
     error::{ApiError, ErrorBody},
     services::webhooks::{self as service, EndpointChanges, NewEndpoint},
     state::AppState,
@@ -42,8 +42,8 @@ fn delivery_id(raw: &str) -> Result<WebhookDeliveryId, ApiError> {
 )]
 #[post("/webhooks")]
 pub async fn create_webhook(
+    tenant: Authorized<Admin>,
     body: web::Json<CreateWebhook>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -75,8 +75,8 @@ pub async fn create_webhook(
 )]
 #[get("/webhooks")]
 pub async fn list_webhooks(
+    tenant: Authorized<Admin>,
     query: web::Query<params::ListParams>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<WebhookEndpointPage>, ApiError> {
     let limit = params::limit(query.limit.as_deref())?;
@@ -110,8 +110,8 @@ pub async fn list_webhooks(
 )]
 #[get("/webhooks/{webhook_id}")]
 pub async fn get_webhook(
+    tenant: Authorized<Admin>,
     path: web::Path<String>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<WebhookEndpointView>, ApiError> {
     let id = endpoint_id(&path)?;
@@ -136,9 +136,9 @@ pub async fn get_webhook(
 )]
 #[patch("/webhooks/{webhook_id}")]
 pub async fn update_webhook(
+    tenant: Authorized<Admin>,
     path: web::Path<String>,
     body: web::Json<UpdateWebhook>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<WebhookEndpointView>, ApiError> {
     let id = endpoint_id(&path)?;
@@ -173,8 +173,8 @@ pub async fn update_webhook(
 )]
 #[delete("/webhooks/{webhook_id}")]
 pub async fn delete_webhook(
+    tenant: Authorized<Admin>,
     path: web::Path<String>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = endpoint_id(&path)?;
@@ -198,8 +198,8 @@ pub async fn delete_webhook(
 )]
 #[post("/webhooks/{webhook_id}/rotate-secret")]
 pub async fn rotate_secret(
+    tenant: Authorized<Admin>,
     path: web::Path<String>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<WebhookEndpointView>, ApiError> {
     let id = endpoint_id(&path)?;
@@ -222,9 +222,9 @@ pub async fn rotate_secret(
 )]
 #[get("/webhooks/{webhook_id}/deliveries")]
 pub async fn list_deliveries(
+    tenant: Authorized<Admin>,
     path: web::Path<String>,
     query: web::Query<DeliveryListParams>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<WebhookDeliveryPage>, ApiError> {
     let id = endpoint_id(&path)?;
@@ -266,8 +266,8 @@ pub async fn list_deliveries(
 )]
 #[get("/webhooks/{webhook_id}/deliveries/{msg_id}")]
 pub async fn get_delivery(
+    tenant: Authorized<Admin>,
     path: web::Path<(String, String)>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<web::Json<WebhookDeliveryDetail>, ApiError> {
     let (endpoint, msg) = path.into_inner();
@@ -292,8 +292,8 @@ pub async fn get_delivery(
 )]
 #[post("/webhooks/{webhook_id}/deliveries/{msg_id}/retry")]
 pub async fn retry_delivery(
+    tenant: Authorized<Admin>,
     path: web::Path<(String, String)>,
-    tenant: Tenant,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (endpoint, msg) = path.into_inner();

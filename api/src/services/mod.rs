@@ -1,6 +1,7 @@
 //! What the routes do, apart from HTTP: creating work, replaying idempotent answers,
 //! enqueueing, and setting up organizations.
 
+pub mod accounts;
 pub mod control;
 pub mod enqueue;
 pub mod estimate;

@@ -8,7 +8,7 @@ use bacowr_shared::{
     ids::{ApiKeyId, OrgId},
 };
 
-use crate::auth;
+use crate::auth::credentials;
 
 pub struct CreatedOrg {
     pub org_id: OrgId,
@@ -21,7 +21,7 @@ pub struct CreatedOrg {
 pub async fn create_org(db: &DatabaseConnection, name: &str) -> Result<CreatedOrg, DbErr> {
     let org_id = OrgId::new();
     let key_id = ApiKeyId::new();
-    let key = auth::generate_key();
+    let key = credentials::generate_key();
     let now = Utc::now();
     let txn = db.begin().await?;
     organization::Entity::insert(organization::ActiveModel {
@@ -37,8 +37,8 @@ pub async fn create_org(db: &DatabaseConnection, name: &str) -> Result<CreatedOr
         id: Set(key_id.uuid()),
         org_id: Set(org_id.uuid()),
         name: Set("first key".to_owned()),
-        prefix: Set(auth::display_prefix(&key)),
-        key_hash: Set(auth::hash_key(&key)),
+        prefix: Set(credentials::display_prefix(&key)),
+        key_hash: Set(credentials::hash_secret(&key)),
         created_at: Set(now),
         last_used_at: Set(None),
         revoked_at: Set(None),

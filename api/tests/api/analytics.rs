@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, Query
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use bacowr_api::auth::hash_key;
+use bacowr_api::auth::credentials::hash_secret as hash_key;
 use bacowr_shared::{
     domain::JobStatus,
     entities::{api_key, article, batch, job, llm_call},

@@ -67,6 +67,12 @@ impl TestApp {
         settings.worker.shutdown_grace_secs = 5;
         settings.provider.backoff_initial_ms = 10;
         settings.provider.backoff_max_ms = 50;
+        // Tests poll hard; the rate-limit tests set their own limits.
+        settings.rate_limit.per_caller_per_minute = 1_000_000;
+        settings.rate_limit.per_org_per_minute = 1_000_000;
+        settings.rate_limit.expensive_per_minute = 1_000_000;
+        settings.rate_limit.unauthenticated_per_minute = 1_000_000;
+        settings.rate_limit.login_per_minute = 1_000_000;
         configure(&mut settings);
 
         let app = Application::build(settings.clone())

@@ -12,9 +12,11 @@ use serde::Deserialize;
 
 mod delivery;
 mod deployments;
+mod security;
 
 pub use delivery::{EventsSettings, WebhookSettings};
 pub use deployments::{DeploymentSettings, RouterSettings};
+pub use security::{AuditSettings, AuthSettings, DEV_JWT_SECRET, HttpSettings, RateLimitSettings};
 
 pub const DEFAULTS: &str = include_str!("../../config/default.toml");
 
@@ -44,6 +46,10 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub events: EventsSettings,
     pub webhooks: WebhookSettings,
+    pub auth: AuthSettings,
+    pub rate_limit: RateLimitSettings,
+    pub audit: AuditSettings,
+    pub http: HttpSettings,
 }
 
 #[derive(Clone, Deserialize)]
@@ -271,6 +277,10 @@ impl Settings {
         }
         self.events.validate()?;
         self.webhooks.validate()?;
+        self.auth.validate(self.is_production())?;
+        self.rate_limit.validate()?;
+        self.audit.validate()?;
+        self.http.validate()?;
         if !matches!(self.telemetry.log_format.as_str(), "json" | "pretty") {
             return invalid("telemetry.log_format", "must be \"json\" or \"pretty\"");
         }
@@ -279,6 +289,14 @@ impl Settings {
 }
 
 impl Settings {
+    /// Production mode (`telemetry.environment = "production"`): nothing insecure or
+    /// degraded is accepted.
+    pub fn is_production(&self) -> bool {
+        self.telemetry
+            .environment
+            .eq_ignore_ascii_case("production")
+    }
+
     /// The deployments of the router's chain, in order; the `[provider]` section alone when
     /// no chain is configured.
     pub fn chain(&self) -> Vec<(String, DeploymentSettings)> {

@@ -21,7 +21,7 @@ use bacowr_shared::{
     ids::{BatchId, JobId, OrgId, ReviewDecisionId, ReviewItemId},
 };
 
-use crate::{auth::Tenant, error::ApiError, state::AppState};
+use crate::{auth::Caller, error::ApiError, state::AppState};
 
 /// Which items a decision applies to.
 pub enum Selection {
@@ -52,12 +52,12 @@ pub struct Request<'a> {
 /// decision can't be taken from are listed in `refused`.
 pub async fn decide(
     state: &AppState,
-    tenant: &Tenant,
+    tenant: &Caller,
     req: Request<'_>,
 ) -> Result<Decided, ApiError> {
     let now = Utc::now();
     let org_id = tenant.org_id;
-    let reviewer = tenant.key_id.to_string();
+    let reviewer = tenant.label();
     let txn = state.db.begin().await?;
     let batch = lock_batch(&txn, org_id, req.batch_id).await?;
     if req.decision == ReviewDecision::NeedsRegeneration

@@ -1,0 +1,247 @@
+//! `/api/v1/users`: the organization's people, managed by its admins. Only an owner may grant,
+//! change or remove the owner role; the last active owner can't be demoted or disabled.
+//! Disabling a user or changing their role ends their sessions at once.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::Expr,
+};
+use serde::{Deserialize, Serialize};
+
+use bacowr_shared::{
+    domain::Role,
+    entities::user,
+    ids::{OrgId, UserId},
+};
+
+use super::params;
+use crate::{
+    auth::{Admin, Authorized, Caller, password},
+    error::{ApiError, ErrorBody},
+    routes::auth::clean_name,
+    services::accounts,
+    state::AppState,
+};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    /// The first password; the user signs in with it.
+    pub password: String,
+    pub role: Role,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    #[schema(value_type = String, example = "user_01890a5d5a7c7a8b9c0d1e2f3a4b5c6d")]
+    pub id: UserId,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserList {
+    pub data: Vec<UserView>,
+}
+
+fn view(u: user::Model) -> UserView {
+    UserView {
+        id: UserId::from_uuid(u.id),
+        email: u.email,
+        name: u.name,
+        role: Role::parse(&u.role).unwrap_or(Role::Member),
+        active: u.active,
+        created_at: u.created_at,
+        last_login_at: u.last_login_at,
+    }
+}
+
+fn is_owner(caller: &Caller) -> bool {
+    caller.role() == Some(Role::Owner)
+}
+
+fn owner_only() -> ApiError {
+    ApiError::forbidden("only an owner can grant, change or remove the owner role")
+        .with_field("role")
+}
+
+/// Add a user to the organization.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    tag = "users",
+    request_body = CreateUser,
+    responses(
+        (status = 201, body = UserView),
+        (status = 400, description = "bad email, password, role or name", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "needs `admin`; owners only can create owners", body = ErrorBody),
+        (status = 409, description = "the email address already has an account", body = ErrorBody),
+    )
+)]
+#[post("/users")]
+pub async fn create_user(
+    caller: Authorized<Admin>,
+    state: web::Data<AppState>,
+    body: web::Json<CreateUser>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    if body.role == Role::Owner && !is_owner(&caller) {
+        return Err(owner_only());
+    }
+    let email = accounts::parse_email("email", &body.email)?;
+    accounts::check_password(&state, "password", &body.password, &email)?;
+    let name = clean_name(body.name)?;
+    let hash = password::hash(body.password).await?;
+    let id = UserId::new();
+    accounts::insert_user(&state.db, caller.org_id, id, &email, name, hash, body.role).await?;
+    let created = find(&state, caller.org_id, id).await?;
+    Ok(HttpResponse::Created().json(view(created)))
+}
+
+/// The organization's users, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    responses((status = 200, body = UserList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[get("/users")]
+pub async fn list_users(
+    caller: Authorized<Admin>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let users = user::Entity::find()
+        .filter(user::Column::OrgId.eq(caller.org_id.uuid()))
+        .order_by_asc(user::Column::Id)
+        .all(&state.db)
+        .await?;
+    Ok(HttpResponse::Ok().json(UserList {
+        data: users.into_iter().map(view).collect(),
+    }))
+}
+
+async fn find(state: &AppState, org: OrgId, id: UserId) -> Result<user::Model, ApiError> {
+    user::Entity::find_by_id(id.uuid())
+        .filter(user::Column::OrgId.eq(org.uuid()))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user", &id.to_string()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{user_id}",
+    tag = "users",
+    params(("user_id" = String, Path, description = "`user_…`")),
+    responses(
+        (status = 200, body = UserView),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+#[get("/users/{user_id}")]
+pub async fn get_user(
+    caller: Authorized<Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::parse_id(&path, "user_id", UserId::parse)?;
+    Ok(HttpResponse::Ok().json(view(find(&state, caller.org_id, id).await?)))
+}
+
+/// Change a user's role, name or active flag.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{user_id}",
+    tag = "users",
+    params(("user_id" = String, Path, description = "`user_…`")),
+    request_body = UpdateUser,
+    responses(
+        (status = 200, body = UserView),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "needs `admin`; owners only for the owner role", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "would leave the organization without an active owner", body = ErrorBody),
+    )
+)]
+#[patch("/users/{user_id}")]
+pub async fn update_user(
+    caller: Authorized<Admin>,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<UpdateUser>,
+) -> Result<HttpResponse, ApiError> {
+    let id = params::parse_id(&path, "user_id", UserId::parse)?;
+    let body = body.into_inner();
+    let name = body.name.map(|n| clean_name(Some(n))).transpose()?;
+    let txn = state.db.begin().await?;
+    let current = user::Entity::find_by_id(id.uuid())
+        .filter(user::Column::OrgId.eq(caller.org_id.uuid()))
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user", &id.to_string()))?;
+    let was_owner = current.role == Role::Owner.as_str();
+    let touches_owner = was_owner || body.role == Some(Role::Owner);
+    if touches_owner && (body.role.is_some() || body.active == Some(false)) && !is_owner(&caller) {
+        return Err(owner_only());
+    }
+    let loses_owner = was_owner
+        && current.active
+        && (body.role.is_some_and(|r| r != Role::Owner) || body.active == Some(false));
+    if loses_owner {
+        // Locks the organization's owners so two demotions can't both pass this check.
+        let owners = user::Entity::find()
+            .filter(user::Column::OrgId.eq(caller.org_id.uuid()))
+            .filter(user::Column::Role.eq(Role::Owner.as_str()))
+            .filter(user::Column::Active.eq(true))
+            .lock_exclusive()
+            .all(&txn)
+            .await?
+            .len();
+        if owners <= 1 {
+            return Err(ApiError::conflict(
+                "role",
+                "this is the organization's last active owner; make someone else owner first",
+            ));
+        }
+    }
+    let mut update = user::Entity::update_many()
+        .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(user::Column::Id.eq(current.id));
+    if let Some(role) = body.role {
+        update = update.col_expr(user::Column::Role, Expr::value(role.as_str()));
+    }
+    if let Some(active) = body.active {
+        update = update.col_expr(user::Column::Active, Expr::value(active));
+    }
+    if let Some(name) = name {
+        update = update.col_expr(user::Column::Name, Expr::value(name));
+    }
+    update.exec(&txn).await?;
+    let role_changed = body.role.is_some_and(|r| r.as_str() != current.role);
+    if role_changed || body.active == Some(false) {
+        accounts::revoke_user_sessions(&txn, id, "account_changed").await?;
+    }
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(view(find(&state, caller.org_id, id).await?)))
+}
