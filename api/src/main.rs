@@ -1,11 +1,11 @@
 //! `bacowr-api [serve]` runs the API; `bacowr-api create-org NAME` creates an organization
-//! and prints its first API key (once); `bacowr-api openapi` prints the OpenAPI document.
+//! and prints its first API key (once); `bacowr-api openapi` prints the OpenAPI document;
+//! `bacowr-api access-matrix` prints the role/scope matrix as the README shows it.
 
 use bacowr_api::{Application, openapi, services::orgs};
 use bacowr_shared::{config::Settings, db::connect_database, ids::OrgId, telemetry};
 
-const USAGE: &str =
-    "usage: bacowr-api [serve | create-org NAME | org-max-running ORG_ID N|default | openapi]";
+const USAGE: &str = "usage: bacowr-api [serve | create-org NAME | org-max-running ORG_ID N|default | openapi | access-matrix]";
 
 #[tokio::main]
 async fn main() {
@@ -16,6 +16,10 @@ async fn main() {
         Some("org-max-running") => org_max_running(&args[1..]).await,
         Some("openapi") => {
             print!("{}", openapi::document());
+            0
+        }
+        Some("access-matrix") => {
+            print!("{}", bacowr_api::access::markdown_table());
             0
         }
         Some("-h" | "--help" | "help") => {

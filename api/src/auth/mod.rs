@@ -1,7 +1,7 @@
 //! Who is calling. Programs send an API key, people an access token (JWT), both as
-//! `Authorization: Bearer …`; one extractor turns either into a [`Caller`] (organization,
-//! user or key, role, scopes), charges the caller's rate limits and checks the route's
-//! requirement. Every handler states what it needs by its extractor type:
+//! `Authorization: Bearer …`; [`middleware`] turns either into a [`Caller`] (organization,
+//! user or key, role, scopes) and charges the caller's rate limits, and one extractor checks
+//! the route's requirement. Every handler states what it needs by its extractor type:
 //! `Authorized<ReadBatches>`, `Authorized<Admin>`, ….
 
 pub mod credentials;
@@ -10,9 +10,20 @@ pub mod jwt;
 mod limits;
 pub mod password;
 
-use std::{future::Future, marker::PhantomData, ops::Deref, pin::Pin};
+use std::{
+    future::{Ready, ready},
+    marker::PhantomData,
+    ops::Deref,
+};
 
-use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use actix_web::{
+    FromRequest, HttpMessage, HttpRequest,
+    body::MessageBody,
+    dev::{Payload, ServiceRequest, ServiceResponse},
+    http::header,
+    middleware::Next,
+    web,
+};
 
 use bacowr_shared::{
     domain::{Role, Scope, Scopes},
@@ -125,27 +136,52 @@ impl<R: Requirement> Deref for Authorized<R> {
     }
 }
 
+/// What [`middleware`] found out about the request's credential.
+#[derive(Clone)]
+struct Authentication(Result<Caller, ApiError>);
+
+/// Authenticates every `/api/v1` request that carries a credential and charges its rate
+/// limits, before any extractor runs: actix polls a handler's extractors together, so a bad
+/// body must not answer before a refused credential does.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    if let Some(state) = state
+        && req.headers().contains_key(header::AUTHORIZATION)
+    {
+        let outcome = match identify::caller(&state, req.request()).await {
+            Ok(caller) => {
+                req.extensions_mut().insert(caller);
+                limits::charge(&state, req.request(), &caller)
+                    .await
+                    .map(|()| caller)
+            }
+            // Guessing credentials costs the guesser's IP its unauthenticated budget.
+            Err(e) => match unauthenticated(&state, req.request()).await {
+                Ok(()) => Err(e),
+                Err(limited) => Err(limited),
+            },
+        };
+        req.extensions_mut().insert(Authentication(outcome));
+    }
+    next.call(req).await
+}
+
 impl<R: Requirement> FromRequest for Authorized<R> {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .cloned()
-                .ok_or_else(|| ApiError::internal("AppState missing"))?;
-            let caller = match identify::caller(&state, &req).await {
-                Ok(caller) => caller,
-                Err(e) => {
-                    // Guessing credentials costs the guesser's IP its unauthenticated budget.
-                    unauthenticated(&state, &req).await?;
-                    return Err(e);
-                }
-            };
-            req.extensions_mut().insert(caller);
-            limits::charge(&state, &req, &caller).await?;
+        let outcome = req.extensions().get::<Authentication>().cloned();
+        let caller = match outcome {
+            None => Err(ApiError::unauthorized(
+                "missing Authorization header; send `Bearer <API key or access token>`",
+            )),
+            Some(Authentication(result)) => result,
+        };
+        ready(caller.and_then(|caller| {
             if let Some(scope) = R::SCOPE
                 && !caller.scopes.contains(scope)
             {
@@ -166,6 +202,6 @@ impl<R: Requirement> FromRequest for Authorized<R> {
                 caller,
                 _requirement: PhantomData,
             })
-        })
+        }))
     }
 }

@@ -88,6 +88,14 @@ pub(super) fn parse(body: &[u8]) -> Result<Parsed, ApiError> {
         }
     };
     let options = RawOptions::from_json(&mut root, &mut errors);
+    // A misspelt optional field would otherwise be silently ignored.
+    for key in root.keys() {
+        errors.push(field_error(
+            key,
+            None,
+            "is not a batch field (name, links, qc, default_language, providers)",
+        ));
+    }
     let raw = links
         .into_iter()
         .enumerate()
@@ -123,7 +131,18 @@ fn field_error(field: &str, row: Option<usize>, message: &str) -> FieldError {
     }
 }
 
+const LINK_FIELDS: [&str; 4] = ["publisher_domain", "target_url", "anchor_text", "language"];
+
 fn read_link(row: usize, item: Value, errors: &mut Vec<FieldError>) -> RawLink {
+    if let Some(fields) = item.as_object() {
+        for key in fields.keys().filter(|k| !LINK_FIELDS.contains(&k.as_str())) {
+            errors.push(field_error(
+                &format!("links[{row}].{key}"),
+                Some(row),
+                "is not a link field (publisher_domain, target_url, anchor_text, language)",
+            ));
+        }
+    }
     let mut text = |name: &str, required: bool| -> Option<String> {
         match item.get(name) {
             Some(Value::String(s)) => Some(s.clone()),

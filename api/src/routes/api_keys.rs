@@ -59,7 +59,7 @@ pub struct CreatedApiKey {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyList {
-    pub data: Vec<ApiKeyView>,
+    pub items: Vec<ApiKeyView>,
 }
 
 fn view(k: api_key::Model) -> ApiKeyView {
@@ -186,7 +186,7 @@ pub async fn list_api_keys(
         .all(&state.db)
         .await?;
     Ok(HttpResponse::Ok().json(ApiKeyList {
-        data: keys.into_iter().map(view).collect(),
+        items: keys.into_iter().map(view).collect(),
     }))
 }
 

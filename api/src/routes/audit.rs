@@ -74,7 +74,7 @@ pub struct AuditEntryView {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
-    pub data: Vec<AuditEntryView>,
+    pub items: Vec<AuditEntryView>,
     pub next_cursor: Option<String>,
 }
 
@@ -168,7 +168,7 @@ async fn page(
         .then(|| rows.last().map(|r| AuditLogId::from_uuid(r.id).to_string()))
         .flatten();
     Ok(HttpResponse::Ok().json(AuditPage {
-        data: rows.into_iter().map(view).collect(),
+        items: rows.into_iter().map(view).collect(),
         next_cursor,
     }))
 }

@@ -142,7 +142,17 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let email = accounts::parse_email("email", &body.email)?;
-    auth::login(&state, &req, email.as_str()).await?;
+    if let Err(limited) = auth::login(&state, &req, email.as_str()).await {
+        // Put the attack in the targeted organization's security log.
+        let target = accounts::find_user(&state, &email).await?;
+        req.extensions_mut()
+            .insert(crate::middleware::audit::AuditNote {
+                org_id: target.as_ref().map(|u| u.org_id),
+                actor: target.as_ref().map(|u| ("user", u.id)),
+                ..Default::default()
+            });
+        return Err(limited);
+    }
     let (tokens, note) = accounts::login(&state, &email, body.password)
         .await
         .map_err(|r| refused(&req, r))?;

@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(openapi::serve)
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(crate::auth::middleware))
                 .service(auth::register)
                 .service(auth::login)
                 .service(auth::refresh)

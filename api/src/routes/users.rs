@@ -57,7 +57,7 @@ pub struct UserView {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserList {
-    pub data: Vec<UserView>,
+    pub items: Vec<UserView>,
 }
 
 fn view(u: user::Model) -> UserView {
@@ -133,7 +133,7 @@ pub async fn list_users(
         .all(&state.db)
         .await?;
     Ok(HttpResponse::Ok().json(UserList {
-        data: users.into_iter().map(view).collect(),
+        items: users.into_iter().map(view).collect(),
     }))
 }
 

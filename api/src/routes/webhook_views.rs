@@ -12,6 +12,7 @@ use bacowr_shared::{
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// Where deliveries are POSTed: an http(s) URL, at most 2048 characters.
     #[schema(example = "https://hooks.example.com/bacowr")]
@@ -27,6 +28,7 @@ pub struct CreateWebhook {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
     pub url: Option<String>,
     /// An empty string clears it.

@@ -219,6 +219,13 @@ async fn issue(
     })
 }
 
+pub async fn find_user(state: &AppState, email: &Email) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(&state.db)
+        .await
+}
+
 /// Signs a user in. Unknown address, wrong password and disabled account all answer the same
 /// 401, in the same time.
 pub async fn login(
@@ -226,10 +233,7 @@ pub async fn login(
     email: &Email,
     pw: String,
 ) -> Result<(Tokens, AuditNote), Refused> {
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(&state.db)
-        .await?;
+    let found = find_user(state, email).await?;
     let ok = password::verify(pw, found.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match found {
         Some(u) if ok && u.active => u,

@@ -19,4 +19,5 @@ mod pipeline;
 mod providers;
 mod retry;
 mod review;
+mod security;
 mod webhooks;
