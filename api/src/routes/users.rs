@@ -1,6 +1,7 @@
 //! `/api/v1/users`: the organization's people, managed by its admins. Only an owner may grant,
 //! change or remove the owner role; the last active owner can't be demoted or disabled.
-//! Disabling a user or changing their role ends their sessions at once.
+//! Disabling a user or changing their role ends their sessions at once, and revokes the API
+//! keys they created that the account no longer covers.
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
@@ -11,8 +12,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use bacowr_shared::{
-    domain::Role,
-    entities::user,
+    domain::{Role, Scopes},
+    entities::{api_key, user},
     ids::{OrgId, UserId},
 };
 
@@ -70,6 +71,36 @@ fn view(u: user::Model) -> UserView {
         created_at: u.created_at,
         last_login_at: u.last_login_at,
     }
+}
+
+async fn revoke_keys_beyond(
+    db: &impl sea_orm::ConnectionTrait,
+    user: UserId,
+    keeps: Scopes,
+) -> Result<(), ApiError> {
+    let keys = api_key::Entity::find()
+        .filter(api_key::Column::CreatedBy.eq(user.uuid()))
+        .filter(api_key::Column::RevokedAt.is_null())
+        .all(db)
+        .await?;
+    let doomed: Vec<uuid::Uuid> = keys
+        .into_iter()
+        .filter(|k| {
+            !Scopes::parse(&k.scopes)
+                .unwrap_or_default()
+                .is_subset_of(keeps)
+                || keeps.is_empty()
+        })
+        .map(|k| k.id)
+        .collect();
+    if !doomed.is_empty() {
+        api_key::Entity::update_many()
+            .col_expr(api_key::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(api_key::Column::Id.is_in(doomed))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }
 
 fn is_owner(caller: &Caller) -> bool {
@@ -241,6 +272,14 @@ pub async fn update_user(
     let role_changed = body.role.is_some_and(|r| r.as_str() != current.role);
     if role_changed || body.active == Some(false) {
         accounts::revoke_user_sessions(&txn, id, "account_changed").await?;
+        // Keys can't outlive their creator's access: all of them go with a disabled account,
+        // and those wider than a new role go with the old one.
+        let keeps = match (body.active, body.role) {
+            (Some(false), _) => Scopes::default(),
+            (_, Some(role)) => role.scopes(),
+            _ => Scopes::all(),
+        };
+        revoke_keys_beyond(&txn, id, keeps).await?;
     }
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(view(find(&state, caller.org_id, id).await?)))

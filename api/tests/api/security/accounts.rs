@@ -182,6 +182,8 @@ async fn disabling_a_user_or_changing_their_role_ends_their_sessions_at_once() {
     let admin = access_token(&app, "writer@agency.example").await;
     let who: Value = me(&app, &admin).await.json().await.unwrap();
     assert_eq!(who["role"], "admin");
+    let (_, admin_key) = super::add_key(&app, &admin, &["admin"]).await;
+    let (_, read_key) = super::add_key(&app, &admin, &["batches:read"]).await;
     // An admin can't touch the owner role, and the last owner can't step down.
     let resp = call(
         &app,
@@ -202,9 +204,26 @@ async fn disabling_a_user_or_changing_their_role_ends_their_sessions_at_once() {
     .await;
     assert_error(resp, StatusCode::CONFLICT, "conflict", Some("role")).await;
 
+    // Back to member: the admin key they made goes, the read key stays.
+    assert_eq!(
+        patch(json!({"role": "member"})).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        me(&app, &admin_key).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(me(&app, &read_key).await.status(), StatusCode::OK);
+    let admin = access_token(&app, "writer@agency.example").await;
+
     let resp = patch(json!({"active": false})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(me(&app, &admin).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        me(&app, &read_key).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "keys go with the account"
+    );
     assert_eq!(
         login(&app, "writer@agency.example", PASSWORD)
             .await
