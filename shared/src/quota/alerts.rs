@@ -5,7 +5,10 @@
 //! and the audit event: however many workers notice the crossing at once, one alert goes out.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, TryInsertResult};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, TransactionTrait,
+    TryInsertResult,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -82,13 +85,14 @@ pub async fn record_crossings(
 }
 
 /// After calls are recorded (a job's outcome): alerts for tokens and spend at 80%, if the
-/// organization limits them. One primary-key read when it does not.
+/// organization limits them. One primary-key read when it does not. The alert row, its
+/// webhook and its audit event are written in one transaction.
 pub async fn after_spend(
-    conn: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     org_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Vec<Metric>, DbErr> {
-    let Some(limits) = usage::limits(conn, org_id).await? else {
+    let Some(limits) = usage::limits(db, org_id).await? else {
         return Ok(Vec::new());
     };
     let metrics = [
@@ -99,7 +103,7 @@ pub async fn after_spend(
     if metrics.iter().all(|m| limits.get(*m).is_none()) {
         return Ok(Vec::new());
     }
-    let used = usage::usage(conn, org_id, None, false, now).await?;
+    let used = usage::usage(db, org_id, None, false, now).await?;
     let levels = levels(&limits, &metrics, |m| used.used(m, Counting::Recorded));
     if levels
         .iter()
@@ -107,7 +111,10 @@ pub async fn after_spend(
     {
         return Ok(Vec::new());
     }
-    record_crossings(conn, org_id, &levels, now).await
+    let txn = db.begin().await?;
+    let sent = record_crossings(&txn, org_id, &levels, now).await?;
+    txn.commit().await?;
+    Ok(sent)
 }
 
 /// `(metric, limit, used)` of each of `metrics` the organization limits.

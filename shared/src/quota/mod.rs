@@ -22,6 +22,7 @@ use crate::entities::organization;
 /// and audit payloads, `budget_alerts.metric`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = QuotaMetric)]
 pub enum Metric {
     /// Jobs created (links submitted) this UTC month.
     JobsPerMonth,
@@ -178,6 +179,7 @@ pub fn period_starts(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
 
 /// A limit that a submission or a call would go past: which, and the numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = QuotaExceeded)]
 pub struct Exceeded {
     pub metric: Metric,
     /// `jobs`, `tokens` or `micro_usd`.

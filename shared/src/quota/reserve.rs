@@ -30,6 +30,22 @@ use super::{
 /// the organization is the second key.
 const LOCK_CLASS: i32 = 0x4243_5751;
 
+/// The class of the lock that takes one organization's submissions one at a time when it has
+/// a jobs quota (apart from the calls' lock: a big submission never delays a provider call).
+const SUBMISSION_LOCK_CLASS: i32 = 0x4243_5752;
+
+/// Until the caller's transaction ends, no other submission of the organization gets past
+/// this point.
+pub async fn lock_submissions(txn: &impl ConnectionTrait, org_id: Uuid) -> Result<(), DbErr> {
+    txn.execute_raw(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        [SUBMISSION_LOCK_CLASS.into(), org_id.to_string().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// How long a reservation counts at most. An unsettled one stops counting as soon as its
 /// attempt is no longer the job's running one; a settled one left by a crashed worker (a call
 /// that was billed but never recorded) counts this long. Far longer than any attempt lasts.
