@@ -8,8 +8,16 @@
 //! before it), then inserts its reservation and commits. Checks of one organization therefore
 //! run one at a time, each seeing the others' reservations, and a call is made only if
 //! `recorded + reserved + its upper bound` fits every limit. As long as no call costs more
-//! than its reservation, recorded spend never passes a limit. See the README's "Quotas and
-//! budgets" for what the upper bound assumes and the cases that can still pass it.
+//! than its reservation (the worker reserves every prompt byte as a token, no cache discount
+//! and all of `max_output_tokens`), recorded spend never passes a limit.
+//!
+//! The bound, and what can still pass it: (1) a worker that stalls past its lease mid-call
+//! loses the job; that call's unsettled reservation stops counting when the job is reclaimed
+//! and its cost shows up only when the stale worker writes its call log: at most one call per
+//! such worker. (2) A limit lowered below what is already spent or reserved. Nothing else: the
+//! outcome swaps reservations for `llm_calls` rows in one transaction, so spend is never
+//! missed between the two. The cost of the guarantee is the other way: a job stops once what
+//! is left is below one call's bound, so up to one bound of a budget may go unused.
 //!
 //! Five round trips (BEGIN, lock, usage, insert, COMMIT), one of them the indexed aggregate:
 //! noise next to a provider call that takes seconds.
