@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DbErr;
 use serde::Serialize;
 
-use bacowr_shared::error::ErrorCode;
+use bacowr_shared::{error::ErrorCode, quota::Exceeded};
 
 use crate::request_id;
 
@@ -33,6 +33,9 @@ pub struct ErrorBody {
     pub request_id: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// `quota_exceeded` only: the limit that would be exceeded, with the numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<Exceeded>,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +46,7 @@ pub struct ApiError {
     field: Option<String>,
     errors: Vec<FieldError>,
     retry_after_secs: Option<u64>,
+    quota: Option<Box<Exceeded>>,
 }
 
 impl ApiError {
@@ -54,6 +58,7 @@ impl ApiError {
             field: None,
             errors: Vec::new(),
             retry_after_secs: None,
+            quota: None,
         }
     }
 
@@ -158,6 +163,19 @@ impl ApiError {
         .with_field("Content-Type")
     }
 
+    /// 402: a quota or budget would be exceeded; `field` names the metric.
+    pub fn quota_exceeded(e: Exceeded) -> Self {
+        Self {
+            field: Some(e.metric.as_str().to_owned()),
+            quota: Some(Box::new(e.clone())),
+            ..Self::new(
+                StatusCode::PAYMENT_REQUIRED,
+                ErrorCode::QuotaExceeded,
+                e.to_string(),
+            )
+        }
+    }
+
     pub fn unavailable(dependency: &str) -> Self {
         Self {
             retry_after_secs: Some(5),
@@ -215,6 +233,7 @@ impl ResponseError for ApiError {
             timestamp: Utc::now(),
             request_id: request_id::current().unwrap_or_default(),
             errors: self.errors.clone(),
+            quota: self.quota.as_deref().cloned(),
         };
         let mut response = HttpResponse::build(self.status);
         if let Some(secs) = self.retry_after_secs {

@@ -17,6 +17,7 @@ mod m0010_review;
 mod m0011_webhooks;
 mod m0012_analytics;
 mod m0013_accounts;
+mod m0014_budget_reservations;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_webhooks::Migration),
             Box::new(m0012_analytics::Migration),
             Box::new(m0013_accounts::Migration),
+            Box::new(m0014_budget_reservations::Migration),
         ]
     }
 }

@@ -19,6 +19,9 @@ pub enum ErrorCode {
     PayloadTooLarge,
     UnsupportedMediaType,
     RateLimited,
+    /// A quota or budget of the organization would be exceeded (402); `field` names the
+    /// metric and `quota` has the numbers.
+    QuotaExceeded,
     /// Postgres or Redis is unreachable; retry later.
     ServiceUnavailable,
     Internal,
@@ -32,4 +35,7 @@ pub mod job_errors {
     pub const BAD_PROVIDER_OUTPUT: &str = "bad_provider_output";
     /// The job's worker died or lost its lease on every allowed attempt (the dead letter).
     pub const WORKER_LOST: &str = "worker_lost";
+    /// The next provider call could have taken the organization past a budget or quota (or the
+    /// job past its cost cap), so it was not made; the message has the numbers.
+    pub const BUDGET_EXCEEDED: &str = "budget_exceeded";
 }

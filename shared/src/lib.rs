@@ -12,6 +12,7 @@ pub mod ids;
 pub mod pricing;
 pub mod qc;
 pub mod queue;
+pub mod quota;
 pub mod telemetry;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -131,6 +131,14 @@ async fn run_claimed(state: &WorkerState, job: job::Model) -> Result<(), BoxDynE
         }
     };
     drop(renewal);
+    if !calls.is_empty() {
+        // The calls are recorded: the 80% alerts of tokens and spend, once per period.
+        let now = chrono::Utc::now();
+        if let Err(e) = bacowr_shared::quota::alerts::after_spend(&state.db, job.org_id, now).await
+        {
+            tracing::warn!(error = %e, "could not check the budget alerts");
+        }
+    }
     if written.written {
         crate::live::finished(state, &job, &outcome, &written).await;
         state.metrics.job_finished(written.status);

@@ -18,7 +18,7 @@ use crate::{
     auth::{self, Authorized, Caller, ReadBatches, WriteBatches},
     error::{ApiError, ErrorBody},
     intake,
-    services::{estimate, idempotency::IdempotencyKey, submission},
+    services::{estimate, idempotency::IdempotencyKey, quota, submission},
     state::AppState,
 };
 
@@ -27,7 +27,9 @@ const CSV_EXAMPLE: &str =
 
 /// Submit a batch of link assignments, as JSON or as CSV. All-or-nothing: a 422 names every
 /// bad row and field. Send `Idempotency-Key` to make retries safe. With `dry_run=true`
-/// nothing is created and the answer is the estimated tokens and cost.
+/// nothing is created and the answer is the estimated tokens and cost, with the
+/// organization's quotas and budgets against them. A batch whose expected figures exceed
+/// what is left of a quota or budget is refused with 402.
 #[utoipa::path(
     post,
     path = "/api/v1/batches",
@@ -45,6 +47,7 @@ const CSV_EXAMPLE: &str =
         (status = 200, description = "`dry_run=true`: validated, nothing created; the estimate", body = crate::services::estimate::Estimate),
         (status = 400, description = "malformed body or CSV header", body = ErrorBody),
         (status = 401, description = "missing or unknown API key", body = ErrorBody),
+        (status = 402, description = "the expected figures exceed what is left of a quota or budget; `field` names it, `quota` has the numbers; nothing created", body = ErrorBody),
         (status = 409, description = "Idempotency-Key reused with another request", body = ErrorBody),
         (status = 413, description = "body too large", body = ErrorBody),
         (status = 415, description = "neither JSON nor CSV", body = ErrorBody),
@@ -91,14 +94,16 @@ pub async fn submit(
     }
     if dry_run {
         let options = &submission.options;
-        return Ok(HttpResponse::Ok().json(estimate::estimate(
+        let mut estimate = estimate::estimate(
             submission.links.len(),
             &options.qc_profile,
             &options.qc_thresholds,
             &state.settings,
             options.providers.as_deref(),
             &state.prices,
-        )));
+        );
+        estimate.quota = quota::report(&state.db, tenant.org_id, &estimate.demand()).await?;
+        return Ok(HttpResponse::Ok().json(estimate));
     }
     let idempotency = IdempotencyKey::from_request(&req, &bytes)?;
     let accepted = submission::submit_batch(&state, tenant.org_id, submission, idempotency).await?;

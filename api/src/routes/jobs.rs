@@ -28,6 +28,7 @@ use crate::{
         (status = 202, description = "accepted; the job is queued", body = JobView),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 402, description = "the job's expected cost exceeds what is left of a quota or budget; nothing created", body = ErrorBody),
         (status = 409, body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody),

@@ -48,7 +48,7 @@ pub struct UpdateOrg {
     pub spend_per_month_usd: Option<Option<f64>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<f64>)]
-    pub cost_per_job_usd: Option<Option<f64>>,
+    pub spend_per_job_usd: Option<Option<f64>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -59,6 +59,9 @@ pub struct OrgView {
     pub created_at: DateTime<Utc>,
     pub rate_limits: RateLimitsView,
     pub quotas: QuotasView,
+    /// Each quota and budget the organization has, with what is used and left in the current
+    /// period; `null` when it has none.
+    pub quota_usage: Option<crate::services::quota::QuotaReport>,
 }
 
 /// Requests per minute; `own` is the organization's setting (`null`: the default applies).
@@ -79,7 +82,7 @@ pub struct QuotasView {
     pub tokens_per_month: Option<i64>,
     pub spend_per_day_usd: Option<f64>,
     pub spend_per_month_usd: Option<f64>,
-    pub cost_per_job_usd: Option<f64>,
+    pub spend_per_job_usd: Option<f64>,
 }
 
 fn usd(micros: Option<i64>) -> Option<f64> {
@@ -112,8 +115,19 @@ async fn load(state: &AppState, org: OrgId) -> Result<OrgView, ApiError> {
             tokens_per_month: o.quota_tokens_per_month,
             spend_per_day_usd: usd(o.budget_day_micros),
             spend_per_month_usd: usd(o.budget_month_micros),
-            cost_per_job_usd: usd(o.budget_job_micros),
+            spend_per_job_usd: usd(o.budget_job_micros),
         },
+        quota_usage: crate::services::quota::report(
+            &state.db,
+            org,
+            &bacowr_shared::quota::check::Demand {
+                jobs: 0,
+                tokens: 0,
+                cost_micros: 0,
+                job_cost_micros: 0,
+            },
+        )
+        .await?,
     })
 }
 
@@ -217,7 +231,7 @@ pub async fn update_org(
         ),
         (
             C::BudgetJobMicros,
-            money("cost_per_job_usd", b.cost_per_job_usd)?,
+            money("spend_per_job_usd", b.spend_per_job_usd)?,
         ),
     ];
     for (col, value) in counts {

@@ -8,6 +8,7 @@ use bacowr_shared::{
     config::Settings,
     pricing::{PriceTable, Usage},
     qc::QcThresholds,
+    quota::check::Demand,
 };
 
 /// Prompt tokens of one call: instructions and plan (~700) and page context (~1,200).
@@ -26,6 +27,24 @@ pub struct Estimate {
     /// Every job uses all its regenerations.
     pub maximum: EstimateFigures,
     pub assumptions: String,
+    /// The organization's quotas and budgets against the expected figures, when it has any
+    /// (`dry_run=true` only). A submission is refused (402) on the first one `exceeded`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<super::quota::QuotaReport>,
+}
+
+impl Estimate {
+    /// What the batch is expected to take from the organization's quotas and budgets.
+    pub fn demand(&self) -> Demand {
+        let e = &self.expected;
+        let links = i64::try_from(self.links).unwrap_or(i64::MAX).max(1);
+        Demand {
+            jobs: i64::try_from(self.links).unwrap_or(i64::MAX),
+            tokens: e.tokens_in + e.tokens_out,
+            cost_micros: e.cost_micros,
+            job_cost_micros: (e.cost_micros + links - 1) / links,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -34,6 +53,8 @@ pub struct EstimateFigures {
     pub tokens_in: i64,
     pub tokens_out: i64,
     pub cost_usd: f64,
+    /// Exact, in millionths of a US dollar.
+    pub cost_micros: i64,
 }
 
 /// Estimated against the first deployment the batch would use.
@@ -73,11 +94,13 @@ pub fn estimate(
             cached_input: 0,
             output: per_call_out * calls,
         };
+        let cost_micros = price.cost_micros(usage);
         EstimateFigures {
             calls,
             tokens_in: usage.input,
             tokens_out: usage.output,
-            cost_usd: price.cost_micros(usage) as f64 / 1_000_000.0,
+            cost_usd: cost_micros as f64 / 1_000_000.0,
+            cost_micros,
         }
     };
     Estimate {
@@ -92,5 +115,6 @@ pub fn estimate(
              article word, {words:.0} words per article; prices of {deployment} ({}) today",
             d.model
         ),
+        quota: None,
     }
 }

@@ -7,6 +7,7 @@ pub mod enqueue;
 pub mod estimate;
 pub mod idempotency;
 pub mod orgs;
+pub mod quota;
 pub mod review;
 pub mod submission;
 pub mod webhooks;

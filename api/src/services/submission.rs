@@ -9,10 +9,12 @@ use bacowr_shared::{
     entities::{batch, job},
     events::{EventKind, LiveEvent},
     ids::{BatchId, JobId, OrgId},
+    qc,
+    quota::check::Demand,
     telemetry,
 };
 
-use super::{enqueue, idempotency::IdempotencyKey};
+use super::{enqueue, estimate, idempotency::IdempotencyKey, quota};
 use crate::{
     error::ApiError,
     intake::Submission,
@@ -40,26 +42,46 @@ pub async fn submit_batch(
         links,
         options,
     } = submission;
+    let demand = estimate::estimate(
+        links.len(),
+        &options.qc_profile,
+        &options.qc_thresholds,
+        &state.settings,
+        options.providers.as_deref(),
+        &state.prices,
+    )
+    .demand();
     let batch_id = BatchId::new();
-    accept(state, org_id, Some(batch_id), idempotency, |txn| {
-        Box::pin(async move {
-            let now = Utc::now();
-            let total = i32::try_from(links.len()).unwrap_or(i32::MAX);
-            let mut model =
-                batch::Model::new_queued(batch_id.uuid(), org_id.uuid(), name, total, now);
-            model.qc_profile = options.qc_profile;
-            model.qc_thresholds = serde_json::to_value(&options.qc_thresholds).ok();
-            model.default_language = options.default_language.map(|l| l.as_str().to_owned());
-            model.provider_chain = options.providers.map(|p| serde_json::json!(p));
-            batch::Entity::insert(batch::ActiveModel::from(model.clone()))
-                .exec_without_returning(txn)
-                .await?;
-            let jobs = insert_jobs(txn, org_id, Some(batch_id), &links).await?;
-            let body =
-                serde_json::to_string(&BatchView::from(model)).map_err(ApiError::internal)?;
-            Ok((body, jobs))
-        })
-    })
+    let admission = Admission {
+        what: "batch",
+        demand,
+    };
+    accept(
+        state,
+        org_id,
+        Some(batch_id),
+        idempotency,
+        admission,
+        |txn| {
+            Box::pin(async move {
+                let now = Utc::now();
+                let total = i32::try_from(links.len()).unwrap_or(i32::MAX);
+                let mut model =
+                    batch::Model::new_queued(batch_id.uuid(), org_id.uuid(), name, total, now);
+                model.qc_profile = options.qc_profile;
+                model.qc_thresholds = serde_json::to_value(&options.qc_thresholds).ok();
+                model.default_language = options.default_language.map(|l| l.as_str().to_owned());
+                model.provider_chain = options.providers.map(|p| serde_json::json!(p));
+                batch::Entity::insert(batch::ActiveModel::from(model.clone()))
+                    .exec_without_returning(txn)
+                    .await?;
+                let jobs = insert_jobs(txn, org_id, Some(batch_id), &links).await?;
+                let body =
+                    serde_json::to_string(&BatchView::from(model)).map_err(ApiError::internal)?;
+                Ok((body, jobs))
+            })
+        },
+    )
     .await
 }
 
@@ -69,7 +91,22 @@ pub async fn submit_job(
     link: LinkAssignment,
     idempotency: Option<IdempotencyKey>,
 ) -> Result<Accepted, ApiError> {
-    accept(state, org_id, None, idempotency, |txn| {
+    // A single job is written to the default profile on the configured chain.
+    let (profile, thresholds) = qc::resolve(None, None).expect("the default profile resolves");
+    let demand = estimate::estimate(
+        1,
+        &profile,
+        &thresholds,
+        &state.settings,
+        None,
+        &state.prices,
+    )
+    .demand();
+    let admission = Admission {
+        what: "job",
+        demand,
+    };
+    accept(state, org_id, None, idempotency, admission, |txn| {
         Box::pin(async move {
             let jobs = insert_jobs(txn, org_id, None, std::slice::from_ref(&link)).await?;
             let model = jobs_models(txn, &jobs).await?;
@@ -81,6 +118,13 @@ pub async fn submit_job(
     .await
 }
 
+/// What a submission is checked against the organization's quotas and budgets as.
+struct Admission {
+    /// `batch` or `job`, for the audit event of a refusal.
+    what: &'static str,
+    demand: Demand,
+}
+
 type Work<'a> =
     std::pin::Pin<Box<dyn Future<Output = Result<(String, Vec<JobId>), ApiError>> + Send + 'a>>;
 
@@ -89,6 +133,7 @@ async fn accept<F>(
     org_id: OrgId,
     batch_id: Option<BatchId>,
     idempotency: Option<IdempotencyKey>,
+    admission: Admission,
     write: F,
 ) -> Result<Accepted, ApiError>
 where
@@ -104,6 +149,11 @@ where
             status: replay.status,
             body: replay.body,
         });
+    }
+    // After the replay: a retried submission gets its first answer even once over a limit.
+    if let Err(e) = quota::admit(&txn, org_id, &admission.demand).await? {
+        txn.rollback().await?;
+        return Err(quota::refused(&state.db, org_id, admission.what, e).await);
     }
     let (body, jobs) = write(&txn).await?;
     if let Some(key) = &idempotency {

@@ -17,6 +17,7 @@ mod operations;
 mod outage;
 mod pipeline;
 mod providers;
+mod quotas;
 mod retry;
 mod review;
 mod security;

@@ -5,6 +5,7 @@ pub mod article;
 pub mod audit_log;
 pub mod batch;
 pub mod budget_alert;
+pub mod budget_reservation;
 pub mod idempotency_key;
 pub mod job;
 pub mod llm_call;

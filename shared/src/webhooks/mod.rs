@@ -31,15 +31,19 @@ pub enum WebhookEvent {
     /// A batch's approved articles are ready to export.
     #[serde(rename = "export.ready")]
     ExportReady,
+    /// The organization's usage reached 80% of a quota or budget (once per metric and period).
+    #[serde(rename = "budget.alert")]
+    BudgetAlert,
 }
 
 impl WebhookEvent {
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::BatchCompleted,
         Self::BatchReadyForReview,
         Self::JobNeedsReview,
         Self::JobFailed,
         Self::ExportReady,
+        Self::BudgetAlert,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +53,7 @@ impl WebhookEvent {
             Self::JobNeedsReview => "job.needs_review",
             Self::JobFailed => "job.failed",
             Self::ExportReady => "export.ready",
+            Self::BudgetAlert => "budget.alert",
         }
     }
 
@@ -144,7 +149,8 @@ mod tests {
         assert_eq!(WebhookEvent::parse("job.succeeded"), None);
         assert_eq!(
             WebhookEvent::names(),
-            "batch.completed, batch.ready_for_review, job.needs_review, job.failed, export.ready"
+            "batch.completed, batch.ready_for_review, job.needs_review, job.failed, export.ready, \
+             budget.alert"
         );
     }
 

@@ -16,6 +16,7 @@ use crate::{
     context::Context,
     handler::WorkerState,
     live,
+    provider::ErrorClass,
     qc::{QcInput, QcReport, autofix, markdown},
     store::{ArticleToStore, Outcome},
 };
@@ -92,6 +93,8 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
     // Between stages the checkpoint below decides; within one (a generation waiting on
     // breakers, limits and backoff) this watcher stops the router.
     let stop = crate::router::Stop::default();
+    // Asked before every provider call when the organization limits tokens or spend.
+    let budget = crate::router::Budget::for_job(&state.db, job).await;
     let _watcher = StopWatcher(tokio::spawn(watch_for_stop(
         state.db.clone(),
         job.clone(),
@@ -114,7 +117,13 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
         }
         let generation = match state
             .router
-            .generate_with(&request, only.as_deref(), &mut calls, &stop)
+            .generate_with(
+                &request,
+                only.as_deref(),
+                &mut calls,
+                &stop,
+                budget.as_ref(),
+            )
             .await
         {
             Ok(g) => g,
@@ -217,6 +226,10 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
         (Some(article), _) if article.qc_passed => Outcome::Succeeded(article),
         (Some(article), _) => Outcome::NeedsReview(article),
         (None, _) if stopped => Outcome::Cancelled,
+        (None, Some(e)) if e.class == ErrorClass::BudgetExceeded => Outcome::Failed {
+            code: job_errors::BUDGET_EXCEEDED,
+            message: e.message,
+        },
         (None, Some(e)) => Outcome::Failed {
             code: job_errors::PROVIDER_FAILED,
             message: format!("the provider failed after {} call(s): {e}", calls.len()),

@@ -28,6 +28,12 @@ pub enum ErrorClass {
     QuotaExhausted,
     ContentPolicy,
     ContextTooLong,
+    /// Not the provider's: our own budget gate refused the call before it was made. The router
+    /// returns it at once (no retry, no fallback: every deployment spends the same budget).
+    BudgetExceeded,
+    /// Not the provider's: the budget gate could not reach Postgres within the job's wait
+    /// budget, so no call was made.
+    BudgetUnavailable,
 }
 
 /// What the router does next.
@@ -53,7 +59,14 @@ impl ErrorClass {
             | Self::ContentPolicy
             | Self::ContextTooLong
             | Self::BadRequest => Action::FallBack,
+            // Never seen by the retry loop: the router returns these before any call.
+            Self::BudgetExceeded | Self::BudgetUnavailable => Action::FallBack,
         }
+    }
+
+    /// The budget gate stopped the call: nothing was sent, and nothing more may be.
+    pub fn is_budget(self) -> bool {
+        matches!(self, Self::BudgetExceeded | Self::BudgetUnavailable)
     }
 
     /// Failures caused by this request rather than the deployment's health: the breaker does
@@ -67,7 +80,7 @@ impl ErrorClass {
 
     /// Failures that say something about the deployment's health (the breaker counts them).
     pub fn counts_against_deployment(self) -> bool {
-        !self.is_request_specific()
+        !self.is_request_specific() && !self.is_budget()
     }
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +97,8 @@ impl ErrorClass {
             Self::QuotaExhausted => "quota_exhausted",
             Self::ContentPolicy => "content_policy",
             Self::ContextTooLong => "context_too_long",
+            Self::BudgetExceeded => "budget_exceeded",
+            Self::BudgetUnavailable => "budget_unavailable",
         }
     }
 

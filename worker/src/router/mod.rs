@@ -6,7 +6,9 @@
 //! waits for the earliest reopening, within the job's wait budget.
 
 pub mod breaker;
+pub mod budget;
 pub mod ratelimit;
+mod status;
 mod stop;
 
 use std::{
@@ -21,14 +23,17 @@ use tokio::time::Instant;
 use bacowr_shared::{
     config::{DeploymentSettings, Settings},
     pricing::{PriceTable, Usage},
+    quota::check::CallDemand,
 };
 
 use crate::{
     pipeline::CallRecord,
     provider::{Action, Client, ErrorClass, Generation, GenerationRequest, ProviderError},
 };
-use breaker::{Breaker, BreakerConfig, BreakerState};
+use breaker::{Breaker, BreakerConfig};
+pub use budget::Budget;
 use ratelimit::{Limits, RateLimiter};
+pub use status::DeploymentStatus;
 pub use stop::Stop;
 use stop::stopped;
 
@@ -52,16 +57,6 @@ pub struct Router {
     backoff_initial: Duration,
     backoff_max: Duration,
     max_wait: Duration,
-}
-
-/// What ops see of a deployment, as this process knows it.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct DeploymentStatus {
-    pub name: String,
-    pub kind: String,
-    pub model: String,
-    pub breaker: BreakerState,
-    pub success_rate: Option<f64>,
 }
 
 impl Router {
@@ -105,51 +100,6 @@ impl Router {
         })
     }
 
-    /// Publishes this process's view of every deployment to Redis every few seconds, for
-    /// `GET /api/v1/providers`; entries of a stopped process expire on their own.
-    pub async fn publish_status(
-        &self,
-        redis: &redis::aio::ConnectionManager,
-        namespace: &str,
-        owner: &str,
-    ) {
-        let mut conn = redis.clone();
-        for status in self.status() {
-            let key = format!("{namespace}:providers:{}:{owner}", status.name);
-            let Ok(value) = serde_json::to_string(&status) else {
-                continue;
-            };
-            let result: Result<(), _> = redis::cmd("SET")
-                .arg(&key)
-                .arg(value)
-                .arg("EX")
-                .arg(30)
-                .query_async(&mut conn)
-                .await;
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "could not publish provider status");
-            }
-        }
-    }
-
-    pub fn status(&self) -> Vec<DeploymentStatus> {
-        let breakers = self.breakers.lock().expect("breaker lock");
-        let now = Instant::now();
-        self.deployments
-            .iter()
-            .map(|d| {
-                let b = &breakers[&d.name];
-                DeploymentStatus {
-                    name: d.name.clone(),
-                    kind: d.settings.kind.clone(),
-                    model: d.settings.model.clone(),
-                    breaker: b.state(now),
-                    success_rate: b.success_rate(),
-                }
-            })
-            .collect()
-    }
-
     fn breaker<T>(&self, name: &str, f: impl FnOnce(&mut Breaker) -> T) -> T {
         let mut breakers = self.breakers.lock().expect("breaker lock");
         f(breakers.get_mut(name).expect("a breaker per deployment"))
@@ -167,13 +117,22 @@ impl Router {
         price.cost_micros(usage)
     }
 
+    /// The most a call of `request` can cost on `d`: what the budget gate reserves.
+    fn bound(&self, d: &Deployment, request: &GenerationRequest) -> CallDemand {
+        let usage = budget::call_bound(request);
+        CallDemand {
+            cost_micros: self.cost(d, usage),
+            tokens: usage.input + usage.output,
+        }
+    }
+
     /// One generation, through the chain. Every call made is appended to `calls`.
     pub async fn generate(
         &self,
         request: &GenerationRequest,
         calls: &mut Vec<CallRecord>,
     ) -> Result<Generation, ProviderError> {
-        self.generate_with(request, None, calls, &Stop::default())
+        self.generate_with(request, None, calls, &Stop::default(), None)
             .await
     }
 
@@ -193,13 +152,16 @@ impl Router {
     }
 
     /// [`Router::generate`] over a batch's chosen deployments.
-    /// `stop` ends it early: no call starts and no wait goes on once it is set.
+    /// `stop` ends it early: no call starts and no wait goes on once it is set. `budget`, if
+    /// the organization limits spend, is asked before every call; its refusal ends the
+    /// generation at once.
     pub async fn generate_with(
         &self,
         request: &GenerationRequest,
         only: Option<&[String]>,
         calls: &mut Vec<CallRecord>,
         stop: &Stop,
+        budget: Option<&Budget>,
     ) -> Result<Generation, ProviderError> {
         let chain = self.chain(only);
         let deadline = Instant::now() + self.max_wait;
@@ -216,8 +178,10 @@ impl Router {
                 if stop.is_set() {
                     return Err(stopped());
                 }
-                match self.try_deployment(d, request, calls, deadline, stop).await {
+                let scope = (deadline, stop, budget);
+                match self.try_deployment(d, request, calls, scope).await {
                     Ok(g) => return Ok(g),
+                    Err(Some(e)) if e.class.is_budget() => return Err(e),
                     Err(Some(e)) => {
                         if e.class.is_request_specific() {
                             refused.push(&d.name);
@@ -268,8 +232,7 @@ impl Router {
         d: &Deployment,
         request: &GenerationRequest,
         calls: &mut Vec<CallRecord>,
-        deadline: Instant,
-        stop: &Stop,
+        (deadline, stop, budget): (Instant, &Stop, Option<&Budget>),
     ) -> Result<Generation, Option<ProviderError>> {
         let mut backoff = ExponentialBuilder::default()
             .with_min_delay(self.backoff_initial)
@@ -282,12 +245,23 @@ impl Router {
             if stop.is_set() {
                 return Err(Some(stopped()));
             }
+            // Before the breaker and the rate budget: waiting on the budget holds no probe
+            // slot and spends no rate budget.
+            let held = match budget {
+                Some(b) => b
+                    .reserve(self.bound(d, request), deadline, stop)
+                    .await
+                    .map_err(Some)?,
+                None => None,
+            };
             if !self.breaker(&d.name, |b| b.try_acquire(Instant::now())) {
+                budget::release(budget, held).await;
                 return Err(last);
             }
             if !self.within_rate(d, request, deadline).await {
                 // Give the half-open probe slot back: this call never went out.
                 self.breaker(&d.name, |b| b.release_probe());
+                budget::release(budget, held).await;
                 return Err(last);
             }
             let started = StdInstant::now();
@@ -317,6 +291,7 @@ impl Router {
                         error: None,
                         retry_after_ms: None,
                     });
+                    budget::settle(budget, held, calls.last()).await;
                     return Ok(g);
                 }
                 Err(e) => {
@@ -344,6 +319,7 @@ impl Router {
                         error: Some(e.message.chars().take(2000).collect()),
                         retry_after_ms: e.retry_after.map(|r| r.as_millis() as i64),
                     });
+                    budget::settle(budget, held, calls.last()).await;
                     tracing::warn!(deployment = %d.name, class = e.outcome(), error = %e.message, "provider call failed");
                     if e.class.action() != Action::Retry {
                         return Err(Some(e));

@@ -8,6 +8,7 @@ use bacowr_shared::{
     domain::{BatchStatus, JobStatus, ReviewStatus},
     entities::{article, batch, job, llm_call},
     ids::{ArticleId, LlmCallId},
+    quota,
 };
 
 use super::{
@@ -98,6 +99,9 @@ pub async fn record_outcome_reporting(
     let now = Utc::now();
     let txn = db.begin().await?;
     let usage = insert_calls(&txn, job, calls).await?;
+    // The calls are recorded now: their budget reservations go in the same commit, so spend
+    // is never counted twice or missed.
+    quota::reserve::release_attempt(&txn, job.id, job.attempts).await?;
     // Spent tokens count whoever holds the lease now, so job, batch and organization totals
     // always equal the sum of the call log.
     batch_counters::add_usage(&txn, job, &usage, now).await?;
