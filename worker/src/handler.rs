@@ -104,8 +104,11 @@ async fn run_claimed(state: &WorkerState, job: job::Model) -> Result<(), BoxDynE
         Some(id) => batch::Entity::find_by_id(id).one(&state.db).await?,
         None => None,
     };
-    let pipeline::run::Attempt { outcome, calls } =
-        pipeline::run::run(state, &job, batch.as_ref()).await;
+    let pipeline::run::Attempt {
+        outcome,
+        calls,
+        budgeted,
+    } = pipeline::run::run(state, &job, batch.as_ref()).await;
 
     let status = outcome.status();
     // The article is paid for: a Postgres hiccup must not throw it away. The lease is still
@@ -131,7 +134,7 @@ async fn run_claimed(state: &WorkerState, job: job::Model) -> Result<(), BoxDynE
         }
     };
     drop(renewal);
-    if !calls.is_empty() {
+    if budgeted && !calls.is_empty() {
         // The calls are recorded: the 80% alerts of tokens and spend, once per period.
         let now = chrono::Utc::now();
         if let Err(e) = bacowr_shared::quota::alerts::after_spend(&state.db, job.org_id, now).await

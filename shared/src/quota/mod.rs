@@ -79,7 +79,7 @@ impl Metric {
     /// `12,345 tokens`, `$0.012345`: a figure in this metric's unit, for messages.
     pub fn show(self, n: i64) -> String {
         match self.unit() {
-            "micro_usd" => format!("${}.{:06}", n / 1_000_000, (n % 1_000_000).abs()),
+            "micro_usd" => usd(n),
             unit => format!("{n} {unit}"),
         }
     }
@@ -149,6 +149,13 @@ impl Limits {
         .find(|(_, v)| v.is_some_and(|v| v < 0))
         .map(|(name, _)| name)
     }
+}
+
+/// Micro-dollars as dollars, exactly: `$0.012345`.
+pub fn usd(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let n = micros.unsigned_abs();
+    format!("{sign}${}.{:06}", n / 1_000_000, n % 1_000_000)
 }
 
 /// What is left of `limit` once `used` is spent; never negative.
@@ -286,6 +293,7 @@ mod tests {
         assert_eq!(Metric::SpendPerDay.show(20_000), "$0.020000");
         assert_eq!(Metric::SpendPerMonth.show(12_500_000), "$12.500000");
         assert_eq!(Metric::JobsPerMonth.show(175), "175 jobs");
+        assert_eq!(usd(-1_500_000), "-$1.500000");
         let e = Exceeded::new(
             Metric::SpendPerDay,
             20_000,

@@ -24,6 +24,8 @@ use crate::{
 pub struct Attempt {
     pub outcome: Outcome,
     pub calls: Vec<CallRecord>,
+    /// The organization limits tokens or spend: its calls went through the budget gate.
+    pub budgeted: bool,
 }
 
 /// The batch's resolved thresholds, or the default profile for a job outside a batch.
@@ -239,7 +241,11 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
             message: "no answer held a parseable article (title and body)".into(),
         },
     };
-    Attempt { outcome, calls }
+    Attempt {
+        outcome,
+        calls,
+        budgeted: budget.is_some(),
+    }
 }
 
 /// Ends the watcher with the attempt.

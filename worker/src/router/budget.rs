@@ -22,10 +22,10 @@ use bacowr_shared::{
     ids::JobId,
     pricing::Usage,
     quota::{
-        Exceeded, Limits, Metric, alerts,
+        Exceeded, Metric, alerts,
         check::CallDemand,
         reserve::{self, Call, Reservation},
-        usage,
+        usage, usd,
     },
 };
 
@@ -63,17 +63,14 @@ impl Budget {
     /// The gate for `job`'s current attempt, if its organization limits tokens or spend (or
     /// if that can't be read: then every call asks).
     pub async fn for_job(db: &DatabaseConnection, job: &job::Model) -> Option<Self> {
-        let limits = match usage::limits(db, job.org_id).await {
-            Ok(limits) => limits.unwrap_or_default(),
+        let gated = match usage::limits(db, job.org_id).await {
+            Ok(limits) => limits.unwrap_or_default().limits_calls(),
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the organization's limits");
-                Limits {
-                    budget_job_micros: Some(i64::MAX),
-                    ..Limits::default()
-                }
+                true
             }
         };
-        limits.limits_calls().then(|| Self {
+        gated.then(|| Self {
             db: db.clone(),
             org_id: job.org_id,
             job_id: job.id,
@@ -150,7 +147,7 @@ impl Budget {
         }
         let cost = match e.metric {
             Metric::TokensPerMonth => format!("use up to {} tokens", e.requested),
-            _ => format!("cost up to {}", Metric::SpendPerDay.show(e.requested)),
+            _ => format!("cost up to {}", usd(e.requested)),
         };
         ProviderError::new(
             ErrorClass::BudgetExceeded,

@@ -27,6 +27,10 @@ use bacowr_shared::{
     },
     webhooks::signing,
 };
+use bacowr_worker::{
+    provider::ErrorClass,
+    router::{Budget, Stop},
+};
 use llm_sim::Protocol;
 
 use crate::cluster::{Setup, WorkerProc, create_org, seed_batch, wait_finished};
@@ -378,5 +382,93 @@ async fn reservations_are_taken_one_at_a_time_and_settle_expire_or_become_calls(
             .unwrap(),
         Reservation::Unlimited
     );
+    setup.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_call_is_neither_retried_nor_sent_to_the_next_deployment() {
+    let setup = Setup::new(Duration::ZERO).await;
+    let db = &setup.db;
+    let org = create_org(db, "Capped", None).await;
+    let ids = running_jobs(db, org, 1).await;
+    let job = job::Entity::find_by_id(ids[0])
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let chain = vec![
+        ("gpt", crate::router::deployment(&setup.sim, "openai")),
+        ("claude", crate::router::deployment(&setup.sim, "anthropic")),
+    ];
+    let router = crate::router::router(&setup.redis, chain).await;
+    let stop = Stop::default();
+
+    assert!(
+        Budget::for_job(db, &job).await.is_none(),
+        "no limit: no gate at all"
+    );
+    // A cap below what one call can cost.
+    set_limits(
+        db,
+        org,
+        Limits {
+            budget_job_micros: Some(100),
+            ..Limits::default()
+        },
+    )
+    .await;
+    let budget = Budget::for_job(db, &job).await.expect("a gate");
+    let mut calls = Vec::new();
+    let err = router
+        .generate_with(
+            &crate::router::request(),
+            None,
+            &mut calls,
+            &stop,
+            Some(&budget),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.class, ErrorClass::BudgetExceeded);
+    assert!(
+        err.message.contains("spend_per_job limit of $0.000100"),
+        "{}",
+        err.message
+    );
+    assert!(calls.is_empty());
+    assert_eq!(setup.sim.served(Protocol::OpenAi).requests, 0);
+    assert_eq!(
+        setup.sim.served(Protocol::Anthropic).requests,
+        0,
+        "no fallback"
+    );
+    assert_eq!(audit_count(db, events::BUDGET_EXCEEDED).await, 1);
+
+    // Room for it: one call, its reservation settled at what it cost.
+    set_limits(
+        db,
+        org,
+        Limits {
+            budget_job_micros: Some(1_000_000),
+            ..Limits::default()
+        },
+    )
+    .await;
+    router
+        .generate_with(
+            &crate::router::request(),
+            None,
+            &mut calls,
+            &stop,
+            Some(&budget),
+        )
+        .await
+        .unwrap();
+    assert_eq!(calls.len(), 1);
+    let held = budget_reservation::Entity::find().all(db).await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert!(held[0].settled);
+    assert_eq!(held[0].cost_micros, calls[0].cost_micros);
+    assert_eq!(held[0].tokens, calls[0].tokens_in + calls[0].tokens_out);
     setup.finish().await;
 }

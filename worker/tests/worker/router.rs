@@ -21,7 +21,7 @@ async fn sim() -> SimHandle {
     .unwrap()
 }
 
-fn deployment(sim: &SimHandle, kind: &str) -> DeploymentSettings {
+pub fn deployment(sim: &SimHandle, kind: &str) -> DeploymentSettings {
     DeploymentSettings {
         kind: kind.into(),
         model: format!("{kind}-model"),
@@ -40,7 +40,7 @@ fn deployment(sim: &SimHandle, kind: &str) -> DeploymentSettings {
     }
 }
 
-async fn router(redis: &TestRedis, chain: Vec<(&str, DeploymentSettings)>) -> Router {
+pub async fn router(redis: &TestRedis, chain: Vec<(&str, DeploymentSettings)>) -> Router {
     let mut s = Settings::from_figment(Settings::figment(None)).unwrap();
     s.redis.url = redis.url.clone();
     s.redis.namespace = redis.namespace.clone();
@@ -57,7 +57,7 @@ async fn router(redis: &TestRedis, chain: Vec<(&str, DeploymentSettings)>) -> Ro
     Router::new(&s, conn, PriceTable::embedded()).unwrap()
 }
 
-fn request() -> GenerationRequest {
+pub fn request() -> GenerationRequest {
     GenerationRequest {
         system: "You write.".into(),
         user: "Publisher: a.se\nTarget URL: https://b.se/x\nAnchor text: good things\nLanguage: en\nAnswer as JSON with body_markdown".into(),
