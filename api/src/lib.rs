@@ -4,6 +4,7 @@
 pub mod access;
 pub mod analytics;
 pub mod auth;
+pub mod docs;
 pub mod error;
 pub mod export;
 pub mod intake;

@@ -30,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::health)
         .service(health::ready)
         .service(openapi::serve)
+        .service(crate::docs::index)
+        .service(crate::docs::file)
         .service(
             web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(crate::auth::middleware))

@@ -47,3 +47,48 @@ async fn served_document_lists_every_route() {
     }
     app.cleanup().await;
 }
+
+/// Swagger UI at /docs, from vendored assets (no CDN), with a CSP that allows only them.
+#[tokio::test]
+async fn swagger_ui_is_served_offline_at_docs() {
+    let app = TestApp::spawn().await;
+    let page = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("https://"), "no external assets: {html}");
+    for asset in [
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-ui.css",
+        "/docs/initializer.js",
+    ] {
+        assert!(html.contains(asset), "{asset}");
+        let resp = app.client.get(app.url(asset)).send().await.unwrap();
+        assert_eq!(resp.status(), reqwest::StatusCode::OK, "{asset}");
+        assert!(!resp.bytes().await.unwrap().is_empty());
+    }
+    let init = app
+        .client
+        .get(app.url("/docs/initializer.js"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        init.text()
+            .await
+            .unwrap()
+            .contains("/api-docs/openapi.json")
+    );
+    let missing = app
+        .client
+        .get(app.url("/docs/nope.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), reqwest::StatusCode::NOT_FOUND);
+    app.cleanup().await;
+}
