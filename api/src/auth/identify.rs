@@ -24,7 +24,7 @@ use crate::{error::ApiError, state::AppState};
 const TOUCH_EVERY_SECS: i64 = 60;
 
 /// The bearer credential of a request.
-pub fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
+fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     let header = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)

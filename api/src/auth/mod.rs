@@ -32,7 +32,6 @@ use bacowr_shared::{
 
 use crate::{error::ApiError, state::AppState};
 
-pub use identify::bearer;
 pub use limits::{OrgLimitsCache, client_ip, expensive, login, unauthenticated};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
