@@ -18,4 +18,5 @@ pub mod services;
 pub mod startup;
 pub mod state;
 
+pub use actix_web::dev::ServerHandle;
 pub use startup::{Application, StartError};
