@@ -6,6 +6,7 @@
 //! fault profiles (`chaos`) settable at run time through `/admin/faults`.
 
 pub mod article;
+mod banks;
 pub mod chaos;
 pub mod faults;
 pub mod protocol;
