@@ -1,0 +1,378 @@
+//! A typed client for the BACOWR HTTP API (the routes the CLI uses, checked against
+//! `openapi/openapi.json` by the tests). Transient failures (no connection, 429, 502-504)
+//! are retried with backoff; submissions carry an `Idempotency-Key`, so a retried submission
+//! never creates a second batch.
+
+pub mod models;
+
+use std::time::Duration;
+
+use backon::{ExponentialBuilder, Retryable};
+use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use crate::exit::CliError;
+use models::{
+    BatchView, BulkReviewBody, BulkReviewResult, ErrorBody, JobPage, JobView, ProvidersView,
+    ReviewItemPage, ReviewItemView,
+};
+
+/// Every (method, path template) this client calls: the spec test checks each exists.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/v1/batches"),
+    ("get", "/api/v1/batches/{batch_id}"),
+    ("get", "/api/v1/batches/{batch_id}/jobs"),
+    ("get", "/api/v1/batches/{batch_id}/items"),
+    ("post", "/api/v1/batches/{batch_id}/items/{item_id}/review"),
+    ("post", "/api/v1/batches/{batch_id}/review"),
+    ("get", "/api/v1/batches/{batch_id}/export"),
+    ("get", "/api/v1/providers"),
+];
+
+/// Export formats the server offers (`Format` in the spec).
+pub const EXPORT_FORMATS: &[&str] = &["json", "csv", "markdown", "html", "docx"];
+
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    key: String,
+    http: reqwest::Client,
+}
+
+/// Options of a CSV submission (the query parameters of `POST /batches`).
+#[derive(Debug, Default, Clone)]
+pub struct SubmitOptions {
+    pub providers: Option<String>,
+    pub qc_profile: Option<String>,
+    pub default_language: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+/// A page of a cursor-paginated list.
+trait Page: DeserializeOwned {
+    type Item;
+    fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
+}
+
+impl Page for JobPage {
+    type Item = JobView;
+    fn into_parts(self) -> (Vec<JobView>, Option<String>) {
+        (self.items, self.next_cursor)
+    }
+}
+
+impl Page for ReviewItemPage {
+    type Item = ReviewItemView;
+    fn into_parts(self) -> (Vec<ReviewItemView>, Option<String>) {
+        (self.items, self.next_cursor)
+    }
+}
+
+/// A downloaded export.
+pub struct Download {
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+fn transient(e: &CliError) -> bool {
+    match e {
+        CliError::Unreachable(_) => true,
+        CliError::Server { status, .. } | CliError::ServerText { status, .. } => {
+            matches!(status, 429 | 502 | 503 | 504)
+        }
+        _ => false,
+    }
+}
+
+impl Client {
+    pub fn new(server: &str, key: &str) -> Result<Self, CliError> {
+        let url = url::Url::parse(server)
+            .map_err(|e| CliError::Input(format!("--server {server:?} is not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(CliError::Input(format!(
+                "--server {server:?} must be an http:// or https:// URL"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
+            .user_agent(concat!("bacowr-cli/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CliError::Local(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            base: server.trim_end_matches('/').to_owned(),
+            key: key.to_owned(),
+            http,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if !self.key.is_empty() {
+            req = req.bearer_auth(&self.key);
+        }
+        req
+    }
+
+    /// Sends what `build` makes, retrying transient failures a few times.
+    async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response, CliError> {
+        let attempt = || async {
+            let response = build().send().await.map_err(|e| {
+                let source = std::error::Error::source(&e)
+                    .map(|s| format!(": {s}"))
+                    .unwrap_or_default();
+                CliError::Unreachable(format!("{e}{source}"))
+            })?;
+            check(response).await
+        };
+        attempt
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(300))
+                    .with_max_delay(Duration::from_secs(5))
+                    .with_max_times(4)
+                    .with_jitter(),
+            )
+            .when(transient)
+            .await
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<T, CliError> {
+        let response = self.send(build).await?;
+        let status = response.status().as_u16();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| CliError::Unreachable(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| CliError::ServerText {
+            status,
+            text: format!("unexpected answer ({e}): {text}"),
+        })
+    }
+
+    /// `POST /api/v1/batches` with a CSV body.
+    pub async fn submit_csv(
+        &self,
+        csv: Vec<u8>,
+        options: &SubmitOptions,
+    ) -> Result<BatchView, CliError> {
+        let key = options
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let mut query = Vec::new();
+        for (name, value) in [
+            ("providers", &options.providers),
+            ("qc_profile", &options.qc_profile),
+            ("default_language", &options.default_language),
+        ] {
+            if let Some(v) = value {
+                query.push((name, v.clone()));
+            }
+        }
+        self.json(|| {
+            self.request(Method::POST, "/api/v1/batches")
+                .query(&query)
+                .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+                .header("Idempotency-Key", &key)
+                .body(csv.clone())
+        })
+        .await
+    }
+
+    /// `POST /api/v1/batches` with a JSON body (`SubmitBatch`).
+    pub async fn submit_json(
+        &self,
+        body: &serde_json::Value,
+        idempotency_key: Option<&str>,
+    ) -> Result<BatchView, CliError> {
+        let key = idempotency_key
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        self.json(|| {
+            self.request(Method::POST, "/api/v1/batches")
+                .header("Idempotency-Key", &key)
+                .json(body)
+        })
+        .await
+    }
+
+    pub async fn batch(&self, batch_id: &str) -> Result<BatchView, CliError> {
+        let path = format!("/api/v1/batches/{}", segment(batch_id));
+        self.json(|| self.request(Method::GET, &path)).await
+    }
+
+    /// Every page of a list (`items` + `next_cursor`), following the cursor.
+    async fn all_pages<P: Page>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<Vec<P::Item>, CliError> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page: P = self
+                .json(|| {
+                    let req = self.request(Method::GET, path).query(&[("limit", "200")]);
+                    let req = req.query(query);
+                    match &cursor {
+                        Some(c) => req.query(&[("cursor", c)]),
+                        None => req,
+                    }
+                })
+                .await?;
+            let (items, next) = page.into_parts();
+            all.extend(items);
+            match next {
+                Some(next) => cursor = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Every job of a batch, in sheet order.
+    pub async fn jobs(&self, batch_id: &str) -> Result<Vec<JobView>, CliError> {
+        let path = format!("/api/v1/batches/{}/jobs", segment(batch_id));
+        self.all_pages::<JobPage>(&path, &[]).await
+    }
+
+    /// Every review item of a batch in sheet order, optionally only those in `status`.
+    pub async fn items(
+        &self,
+        batch_id: &str,
+        status: Option<&str>,
+    ) -> Result<Vec<ReviewItemView>, CliError> {
+        let path = format!("/api/v1/batches/{}/items", segment(batch_id));
+        let mut query = vec![("sort", "row")];
+        if let Some(s) = status {
+            query.push(("status", s));
+        }
+        self.all_pages::<ReviewItemPage>(&path, &query).await
+    }
+
+    pub async fn review_bulk(
+        &self,
+        batch_id: &str,
+        body: &BulkReviewBody,
+    ) -> Result<BulkReviewResult, CliError> {
+        let path = format!("/api/v1/batches/{}/review", segment(batch_id));
+        self.json(|| self.request(Method::POST, &path).json(body))
+            .await
+    }
+
+    pub async fn review_item(
+        &self,
+        batch_id: &str,
+        item_id: &str,
+        decision: &str,
+        notes: Option<&str>,
+    ) -> Result<ReviewItemView, CliError> {
+        let path = format!(
+            "/api/v1/batches/{}/items/{}/review",
+            segment(batch_id),
+            segment(item_id)
+        );
+        let body = serde_json::json!({ "decision": decision, "notes": notes });
+        self.json(|| self.request(Method::POST, &path).json(&body))
+            .await
+    }
+
+    pub async fn export(&self, batch_id: &str, format: &str) -> Result<Download, CliError> {
+        let path = format!("/api/v1/batches/{}/export", segment(batch_id));
+        let response = self
+            .send(|| {
+                self.request(Method::GET, &path)
+                    .query(&[("format", format)])
+            })
+            .await?;
+        let file_name = response
+            .headers()
+            .get(header::CONTENT_DISPOSITION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(attachment_name)
+            .unwrap_or_else(|| format!("batch_{batch_id}_{format}"));
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| CliError::Unreachable(e.to_string()))?;
+        Ok(Download {
+            file_name,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    pub async fn providers(&self) -> Result<ProvidersView, CliError> {
+        self.json(|| self.request(Method::GET, "/api/v1/providers"))
+            .await
+    }
+}
+
+/// A path segment from user input: ids are ASCII, but never let input add path parts.
+fn segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// `attachment; filename="x.zip"` → `x.zip`, reduced to a bare file name.
+fn attachment_name(value: &str) -> Option<String> {
+    let raw = value
+        .split(';')
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix("filename="))?
+        .trim_matches('"');
+    let name = raw.rsplit(['/', '\\']).next()?.trim();
+    (!name.is_empty() && name != "." && name != "..").then(|| name.to_owned())
+}
+
+/// Turns an error status into the server's own error (or its text).
+async fn check(response: Response) -> Result<Response, CliError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let code = status.as_u16();
+    let text = response.text().await.unwrap_or_default();
+    match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(body) => Err(CliError::Server {
+            status: code,
+            body: Box::new(body),
+        }),
+        Err(_) => Err(CliError::ServerText {
+            status: code,
+            text: if text.is_empty() {
+                StatusCode::from_u16(code)
+                    .ok()
+                    .and_then(|s| s.canonical_reason())
+                    .unwrap_or("error")
+                    .to_owned()
+            } else {
+                text
+            },
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attachment_name;
+
+    #[test]
+    fn attachment_names_are_bare_file_names() {
+        assert_eq!(
+            attachment_name("attachment; filename=\"batch_x_csv.csv\"").as_deref(),
+            Some("batch_x_csv.csv")
+        );
+        assert_eq!(
+            attachment_name("attachment; filename=\"../../etc/passwd\"").as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(attachment_name("attachment; filename=\"..\""), None);
+        assert_eq!(attachment_name("inline"), None);
+    }
+}
