@@ -8,13 +8,10 @@ export BACOWR_TELEMETRY__LOG_FORMAT := env_var_or_default("BACOWR_TELEMETRY__LOG
 default:
     @just --list
 
-# Everything CI checks: formatting, lints, dependency policy, all tests (incl. OpenAPI drift).
+# Everything CI checks: Postgres and Redis found or started, formatting, lints, dependency
+# policy, all tests (incl. OpenAPI drift). The same as `bash tools/test.sh`.
 test:
-    cargo fmt --all -- --check
-    cargo clippy --workspace --all-targets -- -D warnings
-    @cargo deny --version >/dev/null 2>&1 || { echo "cargo-deny is missing: cargo install cargo-deny --locked"; exit 1; }
-    cargo deny --offline check licenses bans sources
-    cargo test --workspace
+    bash tools/test.sh
 
 # Create the local database (if missing) and apply all migrations.
 setup-db:

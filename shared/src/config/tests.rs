@@ -178,3 +178,41 @@ fn public_url_is_an_http_base_or_empty() {
         Ok(())
     });
 }
+
+/// The README's Configuration table lists every key of the embedded defaults, each as
+/// `section.key` with its `BACOWR_SECTION__KEY` variable. `[deployments]` is a map of named
+/// tables, documented by its own row.
+#[test]
+fn readme_documents_every_default_key() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("read README.md");
+    let defaults: toml::Table = toml::from_str(DEFAULTS).expect("default.toml parses");
+    let mut missing = Vec::new();
+    let mut keys = 0;
+    for (section, value) in &defaults {
+        if section == "deployments" {
+            continue;
+        }
+        let table = value
+            .as_table()
+            .unwrap_or_else(|| panic!("[{section}] is a table"));
+        for key in table.keys() {
+            keys += 1;
+            let name = format!("`{section}.{key}`");
+            let env = format!("BACOWR_{}__{}", section.to_uppercase(), key.to_uppercase());
+            if !readme.contains(&name) {
+                missing.push(name);
+            }
+            if !readme.contains(&env) {
+                missing.push(env);
+            }
+        }
+    }
+    assert!(keys > 0, "no keys found in DEFAULTS");
+    assert!(
+        missing.is_empty(),
+        "README.md's Configuration table lacks {} of {keys} default keys' entries:\n{}",
+        missing.len(),
+        missing.join("\n")
+    );
+}
