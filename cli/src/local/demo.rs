@@ -11,10 +11,18 @@ use crate::{
     client::{Client, models::BulkReviewBody},
     commands::export::write_file,
     exit::CliError,
-    local::{Stack, example, services::Scratch, sim, up::shutdown_signal},
+    local::{
+        Stack, example,
+        services::{self, Scratch},
+        sim,
+        up::shutdown_signal,
+    },
     summary::{Summary, render},
     watch::{WatchOptions, watch},
 };
+
+const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const DEFAULT_REDIS: &str = "redis://127.0.0.1:6379";
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
@@ -109,7 +117,19 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     eprintln!(
         "No real model is called; articles are placeholders; costs are what real prices would be."
     );
-    let scratch = Scratch::create(&args.postgres, &args.redis).await?;
+    let scratch = match Scratch::create(&args.postgres, &args.redis).await {
+        // Nothing configured and nothing running: start the local servers (or containers),
+        // as the test command does, rather than send a newcomer off to read instructions.
+        Err(CliError::Missing(why))
+            if args.postgres == DEFAULT_POSTGRES && args.redis == DEFAULT_REDIS =>
+        {
+            eprintln!("{}", why.lines().next().unwrap_or_default());
+            eprintln!("trying to start local Postgres and Redis…");
+            services::start_local().await?;
+            Scratch::create(&args.postgres, &args.redis).await?
+        }
+        other => other?,
+    };
     let result = tokio::select! {
         r = run_in(&args, &scratch, body) => r,
         _ = shutdown_signal() => Err(CliError::Local("interrupted".into())),

@@ -127,6 +127,42 @@ pub async fn check_redis(url: &str) -> Result<(), CliError> {
         .map_err(|e| help_redis(url, &e.to_string()))
 }
 
+/// `tools/services.sh`, compiled in: the one place that knows how to find or start Postgres
+/// and Redis on a developer machine (local servers, else Docker, else install commands).
+const SERVICES_SCRIPT: &str = include_str!("../../../tools/services.sh");
+
+/// Runs the services script (its messages go to stderr) for a demo on the default local URLs.
+pub async fn start_local() -> Result<(), CliError> {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new("bash")
+        .arg("-s")
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            CliError::Missing(format!("cannot run bash to start Postgres and Redis: {e}"))
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(SERVICES_SCRIPT.as_bytes())
+            .await
+            .map_err(|e| CliError::Local(format!("starting services: {e}")))?;
+    }
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| CliError::Local(format!("starting services: {e}")))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(CliError::Missing(
+            "Postgres or Redis is missing: see the message above".into(),
+        ))
+    }
+}
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
