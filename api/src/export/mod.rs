@@ -95,9 +95,9 @@ impl Format {
         }
     }
 
-    /// `batch_<id>_<format>.<ext>`.
+    /// `batch_<id>_<format>.<ext>`: the typed id already starts with `batch_`.
     pub fn file_name(self, batch_id: BatchId) -> String {
-        format!("batch_{batch_id}_{}.{}", self.as_str(), self.extension())
+        format!("{batch_id}_{}.{}", self.as_str(), self.extension())
     }
 }
 

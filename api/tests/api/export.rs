@@ -180,7 +180,7 @@ async fn every_format_carries_the_approved_articles_only() {
     assert_eq!(ctype, "application/json");
     assert_eq!(
         disposition,
-        format!("attachment; filename=\"batch_{id}_json.json\"")
+        format!("attachment; filename=\"{id}_json.json\"")
     );
     let doc: Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(doc["batch"]["id"], id);
@@ -225,7 +225,7 @@ async fn every_format_carries_the_approved_articles_only() {
     assert!(ctype.starts_with("text/csv"), "{ctype}");
     assert_eq!(
         disposition,
-        format!("attachment; filename=\"batch_{id}_csv.csv\"")
+        format!("attachment; filename=\"{id}_csv.csv\"")
     );
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
     let header: Vec<String> = reader
@@ -274,7 +274,7 @@ async fn every_format_carries_the_approved_articles_only() {
     assert_eq!(ctype, "application/zip");
     assert_eq!(
         disposition,
-        format!("attachment; filename=\"batch_{id}_markdown.zip\"")
+        format!("attachment; filename=\"{id}_markdown.zip\"")
     );
     let files = unzip(&bytes);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
