@@ -6,3 +6,4 @@ mod demo;
 mod errors;
 mod helpers;
 mod spec;
+mod up;

@@ -1,0 +1,123 @@
+//! `bacowr up` as an operator runs it: a real process that creates and migrates its database,
+//! prints where it listens and a first key, serves batches with its in-process workers, and
+//! stops cleanly on SIGTERM.
+
+use std::{process::Stdio, time::Duration};
+
+use bacowr_shared::testing::{TestDatabase, TestRedis, eventually, free_port};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::helpers::{run, scratch_dir, stderr, stdout};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn up_creates_its_database_serves_batches_and_stops_on_sigterm() {
+    // A database that does not exist yet, named after a test database so a crashed run's
+    // leftover is swept like any other: `up` must create it.
+    let db = TestDatabase::create().await;
+    let missing = format!("{}_up", db.name);
+    let url = bacowr_shared::testing::admin_database_url();
+    let database_url = format!("{}/{missing}", url.rsplit_once('/').unwrap().0);
+    let redis = TestRedis::create().await;
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_bacowr"))
+        .args(["up", "--workers", "2", "--simulate", "--listen", &listen])
+        .env("BACOWR_DATABASE__URL", &database_url)
+        .env("BACOWR_REDIS__URL", &redis.url)
+        .env("BACOWR_REDIS__NAMESPACE", &redis.namespace)
+        .env("BACOWR_WORKER__POLL_INTERVAL_MS", "50")
+        .env("BACOWR_WORKER__SHUTDOWN_GRACE_SECS", "5")
+        .env("BACOWR_TELEMETRY__LOG_LEVEL", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("bacowr up starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    let key = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            banner.push(line.clone());
+            if let Some(rest) = line.trim().strip_prefix("key") {
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("no key printed: {banner:?}");
+    })
+    .await
+    .expect("up printed its banner within 60 s");
+    assert!(key.starts_with("bcw_"), "{banner:?}");
+    assert!(
+        banner
+            .iter()
+            .any(|l| l.contains(&format!("http://{listen}/docs"))),
+        "{banner:?}"
+    );
+
+    let server = format!("http://{listen}");
+    let http = reqwest::Client::new();
+    eventually(
+        "the API answers /health",
+        Duration::from_secs(30),
+        || async {
+            let r = http.get(format!("{server}/health")).send().await.ok()?;
+            r.status().is_success().then_some(())
+        },
+    )
+    .await;
+
+    let dir = scratch_dir("up");
+    let csv = dir.join("links.csv");
+    std::fs::write(
+        &csv,
+        "publisher,target,anchor,language\nbloggen.se,https://client.se/cyklar,bästa cyklarna,sv\nnews.com,https://client.com/bikes,best bikes,en\n",
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "submit",
+            csv.to_str().unwrap(),
+            "--wait",
+            "--timeout",
+            "120",
+            "--json",
+        ],
+        &[("BACOWR_SERVER", &server), ("BACOWR_API_KEY", &key)],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(summary["links"], 2, "{summary}");
+    assert_eq!(summary["failed"], 0, "{summary}");
+
+    // SIGTERM: in-flight work is finished or handed back, then a clean exit.
+    let pid = child.id().expect("running") as i32;
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("up stopped within 60 s of SIGTERM")
+        .unwrap();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use tokio::io::AsyncReadExt;
+        let _ = e.read_to_string(&mut err).await;
+    }
+    assert_eq!(status.code(), Some(0), "{err}");
+
+    std::fs::remove_dir_all(&dir).unwrap();
+    let admin = sea_orm::Database::connect(url).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    let _ = admin
+        .execute_unprepared(&format!(
+            "DROP DATABASE IF EXISTS \"{missing}\" WITH (FORCE)"
+        ))
+        .await;
+    db.drop_database().await;
+    redis.clean().await;
+}
