@@ -16,6 +16,9 @@ cargo fmt --all -- --check
 echo "==> cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "==> cargo deny" >&2
+# cargo-deny reads the metadata of every platform's dependencies; a build fetches only this
+# platform's, so fetch the rest first (a fresh machine has none of them).
+cargo fetch --locked >/dev/null
 cargo deny --offline check licenses bans sources
 echo "==> cargo test" >&2
 cargo test --workspace
