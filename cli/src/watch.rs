@@ -52,11 +52,10 @@ impl ProviderTrack {
         let mut parts = Vec::new();
         let mut fallback = 0;
         for (i, d) in view.deployments.iter().enumerate() {
-            let before = self
-                .last
-                .insert(d.name.clone(), d.recent_calls)
-                .unwrap_or(0);
-            let delta = d.recent_calls - before;
+            // "In use" is where calls succeed: a failing primary is called, but not used.
+            let ok = (d.recent_calls as f64 * d.recent_success_rate.unwrap_or(0.0)).round() as i64;
+            let before = self.last.insert(d.name.clone(), ok).unwrap_or(0);
+            let delta = ok - before;
             if delta > 0 && busiest.is_none_or(|(b, _)| delta > b) {
                 busiest = Some((delta, &d.name));
             }
@@ -67,25 +66,22 @@ impl ProviderTrack {
                 if !self.breakers_opened.contains(&d.name) {
                     self.breakers_opened.push(d.name.clone());
                 }
-                "OPEN"
+                " (breaker OPEN)"
             } else if d.breakers.half_open > 0 {
-                "half-open"
+                " (breaker half-open)"
             } else {
-                "closed"
+                ""
             };
-            parts.push(format!(
-                "{} ({}) {} calls, breaker {breaker}",
-                d.name, d.model, d.recent_calls
-            ));
+            parts.push(format!("{} {}{breaker}", d.name, d.recent_calls));
         }
         if let Some((_, name)) = busiest {
             self.in_use = Some(name.to_owned());
         }
         self.fallback_calls = fallback;
         self.line = format!(
-            "in use: {} | {} | calls on fallbacks: {fallback}",
+            "calls: {} | in use: {} | on fallbacks: {fallback}",
+            parts.join(" · "),
             self.in_use.as_deref().unwrap_or("-"),
-            parts.join(" · ")
         );
     }
 }
@@ -93,7 +89,7 @@ impl ProviderTrack {
 fn status_line(b: &BatchView) -> String {
     let c = &b.counts;
     format!(
-        "queued {} · running {} · succeeded {} · needs review {} · failed {} | ${:.4} · {} tokens",
+        "queued {} · running {} · done {} · needs review {} · failed {} | ${:.4} · {} tokens",
         c.queued,
         c.running,
         c.succeeded,
@@ -123,13 +119,15 @@ pub async fn watch(
     });
     let bar = multi.add(ProgressBar::new(0));
     bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:40.green/white}] {pos}/{len} jobs {elapsed}")
+        ProgressStyle::with_template("[{bar:40.green/white}] {pos}/{len} jobs {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    bar.set_prefix(batch_id.to_owned());
     let counts = multi.add(ProgressBar::new_spinner());
     let providers_line = multi.add(ProgressBar::new_spinner());
+    if tty {
+        eprintln!("following {batch_id}");
+    }
     let started = Instant::now();
     let mut last_print = Instant::now() - Duration::from_secs(60);
     let mut track = ProviderTrack::default();
