@@ -26,15 +26,27 @@ pub enum Exit {
     JobsFailed = 8,
     /// `--wait` gave up (`--timeout`) while the batch was still generating on the server.
     TimedOut = 9,
+    /// Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+    Interrupted = 130,
 }
 
 #[derive(Debug)]
 pub enum CliError {
     /// The server's own error, shown as it wrote it.
-    Server { status: u16, body: Box<ErrorBody> },
+    Server {
+        status: u16,
+        body: Box<ErrorBody>,
+        retry_after: Option<u64>,
+    },
     /// A non-JSON error answer (a proxy in the way, say).
-    ServerText { status: u16, text: String },
-    /// No answer: connection refused, DNS, timeout.
+    ServerText {
+        status: u16,
+        text: String,
+        retry_after: Option<u64>,
+    },
+    /// No connection: the request never left (refused, DNS, TLS).
+    NotSent(String),
+    /// Sent, but no answer came back (timeout, connection reset).
     Unreachable(String),
     /// The request could not be built from what the user gave.
     Input(String),
@@ -48,9 +60,27 @@ pub enum CliError {
     TimedOut(String),
     /// The server took the request but declined part of it (review items in the wrong state).
     Refused(String),
+    /// Stopped by Ctrl-C or SIGTERM.
+    Interrupted,
 }
 
 impl CliError {
+    /// The HTTP status of a server's refusal.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Server { status, .. } | Self::ServerText { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Seconds the server asked us to wait (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Server { retry_after, .. } | Self::ServerText { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     pub fn exit(&self) -> Exit {
         match self {
             Self::Server { status, .. } | Self::ServerText { status, .. } => match status {
@@ -61,12 +91,13 @@ impl CliError {
                 500.. => Exit::Unavailable,
                 _ => Exit::Failure,
             },
-            Self::Unreachable(_) | Self::Missing(_) => Exit::Unavailable,
+            Self::Unreachable(_) | Self::NotSent(_) | Self::Missing(_) => Exit::Unavailable,
             Self::Input(_) => Exit::Invalid,
             Self::Local(_) => Exit::Failure,
             Self::JobsFailed(_) => Exit::JobsFailed,
             Self::TimedOut(_) => Exit::TimedOut,
             Self::Refused(_) => Exit::Refused,
+            Self::Interrupted => Exit::Interrupted,
         }
     }
 }
@@ -74,7 +105,7 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Server { status, body } => {
+            Self::Server { status, body, .. } => {
                 write!(
                     f,
                     "server answered {status} {}: {}",
@@ -95,18 +126,19 @@ impl fmt::Display for CliError {
                 }
                 write!(f, "\n  request id: {}", body.request_id)
             }
-            Self::ServerText { status, text } => {
+            Self::ServerText { status, text, .. } => {
                 let text = text.trim();
                 let shown: String = text.chars().take(500).collect();
                 write!(f, "server answered {status}: {shown}")
             }
-            Self::Unreachable(m) => write!(f, "cannot reach the server: {m}"),
+            Self::Unreachable(m) | Self::NotSent(m) => write!(f, "cannot reach the server: {m}"),
             Self::Input(m)
             | Self::Local(m)
             | Self::Missing(m)
             | Self::TimedOut(m)
             | Self::Refused(m) => f.write_str(m),
             Self::JobsFailed(n) => write!(f, "{n} job(s) failed without an article"),
+            Self::Interrupted => f.write_str("interrupted; stopped cleanly"),
         }
     }
 }

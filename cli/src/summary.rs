@@ -44,7 +44,15 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 }
 
 impl Summary {
-    pub fn new(batch: &BatchView, jobs: &[JobView], wall: Duration) -> Self {
+    /// `watched`: how long the caller watched, used when the batch has no finish time yet.
+    pub fn new(batch: &BatchView, jobs: &[JobView], watched: Duration) -> Self {
+        // The batch's own span, from submission to its last job, whoever watched it.
+        let wall = match (at(&Some(batch.created_at.clone())), at(&batch.finished_at)) {
+            (Some(created), Some(finished)) => {
+                (finished - created).num_milliseconds().max(0) as f64 / 1000.0
+            }
+            _ => watched.as_secs_f64(),
+        };
         let mut latencies: Vec<f64> = jobs
             .iter()
             .filter_map(|j| Some((at(&j.started_at)?, at(&j.finished_at)?)))
@@ -73,7 +81,7 @@ impl Summary {
             cost_usd: batch.cost_usd,
             tokens_in: batch.tokens_in,
             tokens_out: batch.tokens_out,
-            wall_secs: wall.as_secs_f64(),
+            wall_secs: wall,
             latency_p50_secs: percentile(&latencies, 0.50),
             latency_p95_secs: percentile(&latencies, 0.95),
             failures,

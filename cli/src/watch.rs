@@ -1,6 +1,8 @@
-//! Live progress of one batch: a progress bar per status, cost and tokens so far, the provider
-//! in use and the calls that went to fallbacks. Polls the API (any server, any client can do
-//! the same); on a terminal it redraws in place, elsewhere it prints a line now and then.
+//! Live progress of one batch: a bar per outcome (done, needs review, failed) under an overall
+//! bar, cost and tokens so far, the provider in use and the calls that went to fallbacks.
+//! Polls the API (any server, any client can do the same); on a terminal it redraws in place,
+//! elsewhere it prints a line now and then. A server that is briefly away (a deploy, a 503) is
+//! waited for; only `--timeout` or a definite refusal (401, 403, 404) ends the watch early.
 
 use std::{
     collections::HashMap,
@@ -19,18 +21,20 @@ use crate::{
 };
 
 pub struct WatchOptions {
+    /// How often the batch is read. The default per-key rate limit is 100 requests a minute;
+    /// a watch should leave most of it to the agency's other calls.
     pub interval: Duration,
-    /// Show the provider line (needs a key that may read `/providers`).
-    pub providers: bool,
-    /// Give up (exit 7) when the batch is still generating after this long.
+    /// How often the provider line is refreshed (needs a key that may read `/providers`).
+    pub providers_every: Option<Duration>,
+    /// Give up (exit 9) when the batch is still generating after this long.
     pub timeout: Option<Duration>,
 }
 
 impl Default for WatchOptions {
     fn default() -> Self {
         Self {
-            interval: Duration::from_millis(500),
-            providers: true,
+            interval: Duration::from_secs(2),
+            providers_every: Some(Duration::from_secs(5)),
             timeout: None,
         }
     }
@@ -39,27 +43,30 @@ impl Default for WatchOptions {
 /// What the provider line shows, from successive `/providers` readings.
 #[derive(Default)]
 pub struct ProviderTrack {
-    last: HashMap<String, i64>,
+    last_ok: HashMap<String, i64>,
     pub in_use: Option<String>,
+    /// Calls on deployments after the batch's first (the organization's, last 15 minutes).
     pub fallback_calls: i64,
     pub breakers_opened: Vec<String>,
     pub line: String,
 }
 
 impl ProviderTrack {
-    pub fn update(&mut self, view: &ProvidersView) {
+    /// `primary`: the batch's first deployment, when it names its own chain.
+    pub fn update(&mut self, view: &ProvidersView, primary: Option<&str>) {
+        let primary = primary.or(view.deployments.first().map(|d| d.name.as_str()));
         let mut busiest: Option<(i64, &str)> = None;
         let mut parts = Vec::new();
         let mut fallback = 0;
-        for (i, d) in view.deployments.iter().enumerate() {
+        for d in &view.deployments {
             // "In use" is where calls succeed: a failing primary is called, but not used.
             let ok = (d.recent_calls as f64 * d.recent_success_rate.unwrap_or(0.0)).round() as i64;
-            let before = self.last.insert(d.name.clone(), ok).unwrap_or(0);
+            let before = self.last_ok.insert(d.name.clone(), ok).unwrap_or(0);
             let delta = ok - before;
             if delta > 0 && busiest.is_none_or(|(b, _)| delta > b) {
                 busiest = Some((delta, &d.name));
             }
-            if i > 0 {
+            if Some(d.name.as_str()) != primary {
                 fallback += d.recent_calls;
             }
             let breaker = if d.breakers.open > 0 {
@@ -79,7 +86,7 @@ impl ProviderTrack {
         }
         self.fallback_calls = fallback;
         self.line = format!(
-            "calls: {} | in use: {} | on fallbacks: {fallback}",
+            "calls (15 min): {} | in use: {} | on fallbacks: {fallback}",
             parts.join(" · "),
             self.in_use.as_deref().unwrap_or("-"),
         );
@@ -89,12 +96,11 @@ impl ProviderTrack {
 fn status_line(b: &BatchView) -> String {
     let c = &b.counts;
     format!(
-        "queued {} · running {} · done {} · needs review {} · failed {} | ${:.4} · {} tokens",
+        "{} · queued {} · running {} · regenerating {} | ${:.4} · {} tokens",
+        b.status,
         c.queued,
         c.running,
-        c.succeeded,
-        c.needs_review,
-        c.failed,
+        b.review.regenerating,
         b.cost_usd,
         b.tokens_in + b.tokens_out
     )
@@ -105,57 +111,81 @@ fn finished(b: &BatchView) -> i64 {
     c.succeeded + c.needs_review + c.failed + c.cancelled
 }
 
-/// Polls until every job has finished; returns the last reading and the provider history.
-pub async fn watch(
-    client: &Client,
-    batch_id: &str,
-    options: &WatchOptions,
-) -> Result<(BatchView, ProviderTrack), CliError> {
-    let tty = std::io::stderr().is_terminal();
-    let multi = MultiProgress::with_draw_target(if tty {
-        ProgressDrawTarget::stderr()
-    } else {
-        ProgressDrawTarget::hidden()
-    });
+fn bar(multi: &MultiProgress, label: &str, color: &str) -> ProgressBar {
     let bar = multi.add(ProgressBar::new(0));
+    let template = format!("{{prefix:>13}} [{{bar:40.{color}/white}}] {{pos}}/{{len}}");
     bar.set_style(
-        ProgressStyle::with_template("[{bar:40.green/white}] {pos}/{len} jobs {elapsed}")
+        ProgressStyle::with_template(&template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let counts = multi.add(ProgressBar::new_spinner());
-    let providers_line = multi.add(ProgressBar::new_spinner());
-    if tty {
-        eprintln!("following {batch_id}");
-    }
-    let started = Instant::now();
-    let mut last_print = Instant::now() - Duration::from_secs(60);
-    let mut track = ProviderTrack::default();
-    let mut providers_ok = options.providers;
-    let mut last_providers = Instant::now() - Duration::from_secs(60);
-    loop {
-        let batch = client.batch(batch_id).await?;
-        if providers_ok && last_providers.elapsed() >= Duration::from_secs(1) {
-            last_providers = Instant::now();
-            match client.providers().await {
-                Ok(view) => track.update(&view),
-                // A key without the read scope for providers still gets the rest.
-                Err(CliError::Server { status: 403, .. }) => providers_ok = false,
-                Err(e) => return Err(e),
-            }
+    bar.set_prefix(label.to_owned());
+    bar
+}
+
+/// The bars and lines of one watch.
+struct Display {
+    tty: bool,
+    overall: ProgressBar,
+    outcomes: [ProgressBar; 3],
+    status: ProgressBar,
+    providers: ProgressBar,
+    last_print: Option<Instant>,
+}
+
+impl Display {
+    fn new(batch_id: &str) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        let multi = MultiProgress::with_draw_target(if tty {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        if tty {
+            eprintln!("following {batch_id}");
         }
-        bar.set_length(batch.total_jobs as u64);
-        bar.set_position(finished(&batch) as u64);
-        counts.set_message(status_line(&batch));
-        providers_line.set_message(track.line.clone());
-        let done = batch.generation_finished();
-        if !tty && (done || last_print.elapsed() >= Duration::from_secs(5)) {
-            last_print = Instant::now();
+        Self {
+            tty,
+            overall: bar(&multi, "finished", "cyan"),
+            outcomes: [
+                bar(&multi, "done", "green"),
+                bar(&multi, "needs review", "yellow"),
+                bar(&multi, "failed", "red"),
+            ],
+            status: multi.add(ProgressBar::new_spinner()),
+            providers: multi.add(ProgressBar::new_spinner()),
+            last_print: None,
+        }
+    }
+
+    fn show(&mut self, b: &BatchView, track: &ProviderTrack, done: bool) {
+        let total = b.total_jobs.max(0) as u64;
+        let c = &b.counts;
+        for (bar, n) in [
+            (&self.overall, finished(b)),
+            (&self.outcomes[0], c.succeeded),
+            (&self.outcomes[1], c.needs_review),
+            (&self.outcomes[2], c.failed),
+        ] {
+            bar.set_length(total);
+            bar.set_position(n.max(0) as u64);
+        }
+        self.status.set_message(status_line(b));
+        self.providers.set_message(track.line.clone());
+        let due = self
+            .last_print
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+        if !self.tty && (done || due) {
+            self.last_print = Some(Instant::now());
             eprintln!(
-                "{batch_id}: {}/{} finished | {}{}",
-                finished(&batch),
-                batch.total_jobs,
-                status_line(&batch),
+                "{}: {}/{} finished (done {}, needs review {}, failed {}) | {}{}",
+                b.id,
+                finished(b),
+                b.total_jobs,
+                c.succeeded,
+                c.needs_review,
+                c.failed,
+                status_line(b),
                 if track.line.is_empty() {
                     String::new()
                 } else {
@@ -163,21 +193,98 @@ pub async fn watch(
                 }
             );
         }
-        if done {
-            bar.finish();
-            counts.finish();
-            providers_line.finish();
-            return Ok((batch, track));
-        }
-        if let Some(limit) = options.timeout
-            && started.elapsed() >= limit
+    }
+
+    fn finish(&self) {
+        for bar in [&self.overall, &self.status, &self.providers]
+            .into_iter()
+            .chain(&self.outcomes)
         {
-            bar.abandon();
-            return Err(CliError::TimedOut(format!(
-                "batch {batch_id} still generating after {}s (status {}); it goes on on the server",
-                limit.as_secs(),
-                batch.status
-            )));
+            bar.finish();
+        }
+    }
+}
+
+/// Nothing will be written until a reviewer asks: every job has finished and no
+/// regeneration is under way (or the batch was cancelled).
+pub fn generation_finished(b: &BatchView) -> bool {
+    b.status == "cancelled"
+        || (b.counts.queued == 0
+            && b.counts.running == 0
+            && b.review.regenerating == 0
+            && !matches!(b.status.as_str(), "queued" | "running"))
+}
+
+/// A refusal that waiting won't change.
+fn definite(e: &CliError) -> bool {
+    matches!(e.status(), Some(400 | 401 | 403 | 404 | 410))
+}
+
+/// Polls until nothing more is being generated; returns the last reading and the provider
+/// history. `--timeout` bounds the whole watch, however slow or absent the server is.
+pub async fn watch(
+    client: &Client,
+    batch_id: &str,
+    options: &WatchOptions,
+) -> Result<(BatchView, ProviderTrack), CliError> {
+    let follow = follow(client, batch_id, options);
+    match options.timeout {
+        Some(limit) => tokio::time::timeout(limit, follow)
+            .await
+            .unwrap_or_else(|_| {
+                Err(CliError::TimedOut(format!(
+                    "batch {batch_id} still generating after {}s; it goes on on the server",
+                    limit.as_secs()
+                )))
+            }),
+        None => follow.await,
+    }
+}
+
+async fn follow(
+    client: &Client,
+    batch_id: &str,
+    options: &WatchOptions,
+) -> Result<(BatchView, ProviderTrack), CliError> {
+    let mut display = Display::new(batch_id);
+    let mut track = ProviderTrack::default();
+    let mut providers_every = options.providers_every;
+    let mut last_providers: Option<Instant> = None;
+    let mut away_since: Option<Instant> = None;
+    loop {
+        let batch = match client.batch(batch_id).await {
+            Ok(batch) => batch,
+            Err(e) if definite(&e) => return Err(e),
+            Err(e) => {
+                // Keep waiting through outages; say so once a minute.
+                let since = *away_since.get_or_insert_with(Instant::now);
+                if since.elapsed() < options.interval * 2
+                    || since.elapsed().as_secs() % 60 < options.interval.as_secs().max(1)
+                {
+                    eprintln!("still waiting for the server: {e}");
+                }
+                tokio::time::sleep(options.interval).await;
+                continue;
+            }
+        };
+        away_since = None;
+        let done = generation_finished(&batch);
+        if let Some(every) = providers_every
+            && (done || last_providers.is_none_or(|t| t.elapsed() >= every))
+        {
+            last_providers = Some(Instant::now());
+            let primary = batch.providers.as_ref().and_then(|p| p.first());
+            match client.providers().await {
+                Ok(view) => track.update(&view, primary.map(String::as_str)),
+                // A key without the scope, a proxy without the route: the rest still works.
+                Err(e) if definite(&e) => providers_every = None,
+                Err(_) => {}
+            }
+        }
+        display.show(&batch, &track, done);
+        if done {
+            display.finish();
+            return Ok((batch, track));
         }
         tokio::time::sleep(options.interval).await;
     }

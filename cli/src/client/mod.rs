@@ -7,7 +7,7 @@ pub mod models;
 
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder, ExponentialBuilder};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
 use serde::de::DeserializeOwned;
 
@@ -74,14 +74,33 @@ pub struct Download {
     pub bytes: Vec<u8>,
 }
 
+/// Whether a request may be sent again when its answer was lost.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Replay {
+    /// Reads, and submissions (they carry an `Idempotency-Key`).
+    Safe,
+    /// Only when it surely never arrived, or was refused with 429.
+    IfUnsent,
+}
+
+/// How long a read may take before it counts as lost (exports get the client's 300 s).
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn transient(e: &CliError) -> bool {
-    match e {
-        CliError::Unreachable(_) => true,
-        CliError::Server { status, .. } | CliError::ServerText { status, .. } => {
-            matches!(status, 429 | 502 | 503 | 504)
-        }
-        _ => false,
+    matches!(e, CliError::Unreachable(_) | CliError::NotSent(_))
+        || matches!(e.status(), Some(429 | 502 | 503 | 504))
+}
+
+/// An error with every cause, e.g. "error sending request: client error (Connect): tcp
+/// connect error: Connection refused (os error 111)".
+fn causes(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
     }
+    text
 }
 
 impl Client {
@@ -118,34 +137,49 @@ impl Client {
         req
     }
 
-    /// Sends what `build` makes, retrying transient failures a few times.
-    async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response, CliError> {
-        let attempt = || async {
-            let response = build().send().await.map_err(|e| {
-                let source = std::error::Error::source(&e)
-                    .map(|s| format!(": {s}"))
-                    .unwrap_or_default();
-                CliError::Unreachable(format!("{e}{source}"))
-            })?;
-            check(response).await
-        };
-        attempt
-            .retry(
-                ExponentialBuilder::default()
-                    .with_min_delay(Duration::from_millis(300))
-                    .with_max_delay(Duration::from_secs(5))
-                    .with_max_times(4)
-                    .with_jitter(),
-            )
-            .when(transient)
-            .await
+    /// Sends what `build` makes. A request that never left (no connection) and a 429 are sent
+    /// again; other transient failures (timeouts, 502-504) only when `replay` says the request
+    /// is safe to repeat: a review decision whose answer was lost may already be applied.
+    /// A 429's `Retry-After` is honoured (up to a minute).
+    async fn send(
+        &self,
+        replay: Replay,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, CliError> {
+        let mut delays = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(300))
+            .with_max_delay(Duration::from_secs(5))
+            .with_max_times(4)
+            .with_jitter()
+            .build();
+        loop {
+            let err = match build().send().await {
+                Ok(response) => match check(response).await {
+                    Ok(response) => return Ok(response),
+                    Err(e) => e,
+                },
+                Err(e) if e.is_connect() => CliError::NotSent(causes(&e)),
+                Err(e) => CliError::Unreachable(causes(&e)),
+            };
+            let again = match &err {
+                CliError::NotSent(_) => true,
+                e if e.status() == Some(429) => true,
+                e => replay == Replay::Safe && transient(e),
+            };
+            let Some(delay) = delays.next().filter(|_| again) else {
+                return Err(err);
+            };
+            let hinted = err.retry_after().map(|s| Duration::from_secs(s.min(60)));
+            tokio::time::sleep(hinted.unwrap_or(delay)).await;
+        }
     }
 
     async fn json<T: DeserializeOwned>(
         &self,
+        replay: Replay,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<T, CliError> {
-        let response = self.send(build).await?;
+        let response = self.send(replay, build).await?;
         let status = response.status().as_u16();
         let text = response
             .text()
@@ -154,6 +188,7 @@ impl Client {
         serde_json::from_str(&text).map_err(|e| CliError::ServerText {
             status,
             text: format!("unexpected answer ({e}): {text}"),
+            retry_after: None,
         })
     }
 
@@ -177,7 +212,7 @@ impl Client {
                 query.push((name, v.clone()));
             }
         }
-        self.json(|| {
+        self.json(Replay::Safe, || {
             self.request(Method::POST, "/api/v1/batches")
                 .query(&query)
                 .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
@@ -196,7 +231,7 @@ impl Client {
         let key = idempotency_key
             .map(str::to_owned)
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-        self.json(|| {
+        self.json(Replay::Safe, || {
             self.request(Method::POST, "/api/v1/batches")
                 .header("Idempotency-Key", &key)
                 .json(body)
@@ -206,7 +241,10 @@ impl Client {
 
     pub async fn batch(&self, batch_id: &str) -> Result<BatchView, CliError> {
         let path = format!("/api/v1/batches/{}", segment(batch_id));
-        self.json(|| self.request(Method::GET, &path)).await
+        self.json(Replay::Safe, || {
+            self.request(Method::GET, &path).timeout(READ_TIMEOUT)
+        })
+        .await
     }
 
     /// Every page of a list (`items` + `next_cursor`), following the cursor.
@@ -219,8 +257,11 @@ impl Client {
         let mut cursor: Option<String> = None;
         loop {
             let page: P = self
-                .json(|| {
-                    let req = self.request(Method::GET, path).query(&[("limit", "200")]);
+                .json(Replay::Safe, || {
+                    let req = self
+                        .request(Method::GET, path)
+                        .timeout(READ_TIMEOUT)
+                        .query(&[("limit", "200")]);
                     let req = req.query(query);
                     match &cursor {
                         Some(c) => req.query(&[("cursor", c)]),
@@ -263,8 +304,10 @@ impl Client {
         body: &BulkReviewBody,
     ) -> Result<BulkReviewResult, CliError> {
         let path = format!("/api/v1/batches/{}/review", segment(batch_id));
-        self.json(|| self.request(Method::POST, &path).json(body))
-            .await
+        self.json(Replay::IfUnsent, || {
+            self.request(Method::POST, &path).json(body)
+        })
+        .await
     }
 
     pub async fn review_item(
@@ -280,14 +323,16 @@ impl Client {
             segment(item_id)
         );
         let body = serde_json::json!({ "decision": decision, "notes": notes });
-        self.json(|| self.request(Method::POST, &path).json(&body))
-            .await
+        self.json(Replay::IfUnsent, || {
+            self.request(Method::POST, &path).json(&body)
+        })
+        .await
     }
 
     pub async fn export(&self, batch_id: &str, format: &str) -> Result<Download, CliError> {
         let path = format!("/api/v1/batches/{}/export", segment(batch_id));
         let response = self
-            .send(|| {
+            .send(Replay::Safe, || {
                 self.request(Method::GET, &path)
                     .query(&[("format", format)])
             })
@@ -297,7 +342,13 @@ impl Client {
             .get(header::CONTENT_DISPOSITION)
             .and_then(|v| v.to_str().ok())
             .and_then(attachment_name)
-            .unwrap_or_else(|| format!("batch_{batch_id}_{format}"));
+            .unwrap_or_else(|| {
+                let ext = match format {
+                    "json" | "csv" => format,
+                    _ => "zip",
+                };
+                format!("{batch_id}_{format}.{ext}")
+            });
         let bytes = response
             .bytes()
             .await
@@ -309,8 +360,11 @@ impl Client {
     }
 
     pub async fn providers(&self) -> Result<ProvidersView, CliError> {
-        self.json(|| self.request(Method::GET, "/api/v1/providers"))
-            .await
+        self.json(Replay::Safe, || {
+            self.request(Method::GET, "/api/v1/providers")
+                .timeout(READ_TIMEOUT)
+        })
+        .await
     }
 }
 
@@ -337,14 +391,21 @@ async fn check(response: Response) -> Result<Response, CliError> {
         return Ok(response);
     }
     let code = status.as_u16();
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
     let text = response.text().await.unwrap_or_default();
     match serde_json::from_str::<ErrorBody>(&text) {
         Ok(body) => Err(CliError::Server {
             status: code,
             body: Box::new(body),
+            retry_after,
         }),
         Err(_) => Err(CliError::ServerText {
             status: code,
+            retry_after,
             text: if text.is_empty() {
                 StatusCode::from_u16(code)
                     .ok()

@@ -107,17 +107,6 @@ model! { "BatchView"
     }
 }
 
-impl BatchView {
-    /// Every job has finished (or the batch was cancelled): nothing more will be generated
-    /// until a reviewer asks for it.
-    pub fn generation_finished(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "ready_for_review" | "in_review" | "completed" | "cancelled"
-        )
-    }
-}
-
 model! { "JobError"
     pub struct JobError {
         code: String,

@@ -27,7 +27,10 @@ pub fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<Pat
     let tmp = dir.join(format!(".{name}.part"));
     std::fs::write(&tmp, bytes)
         .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| CliError::Local(format!("cannot write {}: {e}", path.display())))?;
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            CliError::Local(format!("cannot write {}: {e}", path.display()))
+        })?;
     Ok(path)
 }
 
@@ -49,6 +52,6 @@ pub async fn run(args: ExportArgs) -> Result<(), CliError> {
     }
     let path = write_file(&args.out, &download.file_name, &download.bytes)?;
     eprintln!("wrote {} ({} bytes)", path.display(), download.bytes.len());
-    println!("{}", path.display());
+    crate::out!("{}", path.display());
     Ok(())
 }

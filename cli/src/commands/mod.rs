@@ -18,9 +18,6 @@ pub struct Remote {
     /// An API key (`bcw_…`) or an access token.
     #[arg(long, env = "BACOWR_API_KEY", hide_env_values = true)]
     pub key: Option<String>,
-    /// Print the server's JSON instead of tables (for scripts).
-    #[arg(long, global = true)]
-    pub json: bool,
 }
 
 impl Remote {
@@ -39,6 +36,6 @@ impl Remote {
 pub fn print_json(value: &impl Serialize) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| CliError::Local(format!("cannot print JSON: {e}")))?;
-    println!("{text}");
+    crate::out!("{text}");
     Ok(())
 }

@@ -14,7 +14,7 @@ pub struct ReviewArgs {
     /// The batch id (`batch_…`).
     pub batch: String,
     /// List only items in this review status: pending, approved, rejected, regenerating.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "action")]
     pub status: Option<String>,
     /// Approve these items (ids `item_…`, space or comma separated).
     #[arg(long, num_args = 1.., value_delimiter = ',')]
@@ -31,6 +31,9 @@ pub struct ReviewArgs {
     /// The reviewer's notes, stored with the decision.
     #[arg(long)]
     pub notes: Option<String>,
+    /// Print JSON instead of tables (for scripts).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -69,10 +72,10 @@ pub async fn run(args: ReviewArgs) -> Result<(), CliError> {
         ("needs_regeneration", Some(args.regenerate.clone()))
     } else {
         let items = client.items(&args.batch, args.status.as_deref()).await?;
-        return if args.remote.json {
+        return if args.json {
             print_json(&items)
         } else {
-            println!("{}", list_table(&items));
+            crate::out!("{}", list_table(&items));
             Ok(())
         };
     };
@@ -83,19 +86,19 @@ pub async fn run(args: ReviewArgs) -> Result<(), CliError> {
         notes: args.notes.clone(),
     };
     let result = client.review_bulk(&args.batch, &body).await?;
-    if args.remote.json {
+    if args.json {
         print_json(&result)?;
     } else {
-        println!(
+        crate::out!(
             "{decision}: {} applied, {} refused",
             result.applied.len(),
             result.refused.len()
         );
         for r in &result.refused {
-            println!("  refused {} ({}): {}", r.item_id, r.status, r.detail);
+            crate::out!("  refused {} ({}): {}", r.item_id, r.status, r.detail);
         }
         let b = &result.batch;
-        println!(
+        crate::out!(
             "{}",
             render(&[
                 ("batch status", b.status.clone()),

@@ -18,8 +18,11 @@ pub struct StatusArgs {
     #[arg(long)]
     pub wait: bool,
     /// With --wait: give up after this many seconds (exit 9); the batch goes on.
-    #[arg(long)]
+    #[arg(long, requires = "wait")]
     pub timeout: Option<u64>,
+    /// Print JSON instead of tables (for scripts).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -69,7 +72,12 @@ pub fn batch_table(b: &BatchView) -> String {
 }
 
 /// Follows a batch to the end of generation and prints the summary; exit 8 if jobs failed.
-pub async fn follow(remote: &Remote, batch_id: &str, timeout: Option<u64>) -> Result<(), CliError> {
+pub async fn follow(
+    remote: &Remote,
+    batch_id: &str,
+    timeout: Option<u64>,
+    json: bool,
+) -> Result<(), CliError> {
     let client = remote.client()?;
     let started = Instant::now();
     let options = WatchOptions {
@@ -79,10 +87,10 @@ pub async fn follow(remote: &Remote, batch_id: &str, timeout: Option<u64>) -> Re
     let (batch, _) = watch(&client, batch_id, &options).await?;
     let jobs = client.jobs(batch_id).await?;
     let summary = Summary::new(&batch, &jobs, started.elapsed());
-    if remote.json {
+    if json {
         print_json(&summary)?;
     } else {
-        println!("{}", summary.table());
+        crate::out!("{}", summary.table());
     }
     if batch.counts.failed > 0 {
         return Err(CliError::JobsFailed(batch.counts.failed));
@@ -92,13 +100,13 @@ pub async fn follow(remote: &Remote, batch_id: &str, timeout: Option<u64>) -> Re
 
 pub async fn run(args: StatusArgs) -> Result<(), CliError> {
     if args.wait {
-        return follow(&args.remote, &args.batch, args.timeout).await;
+        return follow(&args.remote, &args.batch, args.timeout, args.json).await;
     }
     let batch = args.remote.client()?.batch(&args.batch).await?;
-    if args.remote.json {
+    if args.json {
         print_json(&batch)
     } else {
-        println!("{}", batch_table(&batch));
+        crate::out!("{}", batch_table(&batch));
         Ok(())
     }
 }

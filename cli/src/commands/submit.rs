@@ -17,7 +17,7 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub wait: bool,
     /// With --wait: give up after this many seconds (exit 9); the batch goes on.
-    #[arg(long)]
+    #[arg(long, requires = "wait")]
     pub timeout: Option<u64>,
     /// Deployments this batch may use, in order, e.g. `claude,gpt`.
     #[arg(long)]
@@ -31,6 +31,9 @@ pub struct SubmitArgs {
     /// Reuse a key to make a re-run of the same submission return the first batch.
     #[arg(long)]
     pub idempotency_key: Option<String>,
+    /// Print JSON instead of tables (for scripts).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub remote: Remote,
 }
@@ -58,18 +61,18 @@ pub async fn run(args: SubmitArgs) -> Result<(), CliError> {
         idempotency_key: args.idempotency_key.clone(),
     };
     let batch = client.submit_csv(csv, &options).await?;
-    if args.remote.json && !args.wait {
+    if args.json && !args.wait {
         return print_json(&batch);
     }
     eprintln!(
         "submitted {} links as {} (status {})",
         batch.total_jobs, batch.id, batch.status
     );
-    if !args.remote.json {
-        println!("{}", batch.id);
+    if !args.json {
+        crate::out!("{}", batch.id);
     }
     if args.wait {
-        return status::follow(&args.remote, &batch.id, args.timeout).await;
+        return status::follow(&args.remote, &batch.id, args.timeout, args.json).await;
     }
     Ok(())
 }

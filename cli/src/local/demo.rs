@@ -130,10 +130,7 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
         }
         other => other?,
     };
-    let result = tokio::select! {
-        r = run_in(&args, &scratch, body) => r,
-        _ = shutdown_signal() => Err(CliError::Local("interrupted".into())),
-    };
+    let result = run_in(&args, &scratch, body).await;
     scratch.remove().await;
     result
 }
@@ -153,7 +150,12 @@ async fn run_in(
     };
     let simulator = sim::start(&mut settings, &profile).await?;
     let stack = Stack::start(settings.clone(), args.workers).await?;
-    let outcome = drive(args, &settings, &stack, &simulator, &profile, body).await;
+    // Ctrl-C stops the run, never the cleanup: the stack and simulator stop before the
+    // scratch database and Redis keys are removed.
+    let outcome = tokio::select! {
+        r = drive(args, &settings, &stack, &simulator, &profile, body) => r,
+        _ = shutdown_signal() => Err(CliError::Interrupted),
+    };
     if outcome.is_ok() && args.keep {
         eprintln!(
             "--keep: the server stays up at {} until Ctrl-C",
@@ -210,7 +212,13 @@ async fn drive(
     sim::arm_outage(simulator, profile);
     let batch = client.submit_json(&body, None).await?;
     eprintln!("submitted {} links as {}", batch.total_jobs, batch.id);
-    let (batch, track) = watch(&client, &batch.id, &WatchOptions::default()).await?;
+    // Our own server and organization: poll faster than a client of a shared server would.
+    let options = WatchOptions {
+        interval: std::time::Duration::from_secs(1),
+        providers_every: Some(std::time::Duration::from_secs(2)),
+        timeout: None,
+    };
+    let (batch, track) = watch(&client, &batch.id, &options).await?;
     let wall = started.elapsed();
     let jobs = client.jobs(&batch.id).await?;
     let summary = Summary::new(&batch, &jobs, wall);
@@ -231,14 +239,14 @@ async fn drive(
         .len();
     let exports = export_all(&client, &batch.id, &args.out, approved).await?;
     let served = sim::served(simulator);
-    println!("{}", summary.table());
-    println!("{}", providers_table(&served, &track.breakers_opened));
-    println!(
+    crate::out!("{}", summary.table());
+    crate::out!("{}", providers_table(&served, &track.breakers_opened));
+    crate::out!(
         "approved {approved} articles that passed QC (a reviewer decides the {} that need review)",
         summary.needs_review
     );
     for path in &exports {
-        println!("export: {}", path.display());
+        crate::out!("export: {}", path.display());
     }
     let report = DemoReport {
         summary,
@@ -251,8 +259,14 @@ async fn drive(
     if let Some(path) = &args.summary_json {
         let text = serde_json::to_vec_pretty(&report)
             .map_err(|e| CliError::Local(format!("summary JSON: {e}")))?;
-        std::fs::write(path, text)
-            .map_err(|e| CliError::Local(format!("cannot write {}: {e}", path.display())))?;
+        let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| {
+            CliError::Input(format!(
+                "--summary-json {}: not a file name",
+                path.display()
+            ))
+        })?;
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+        write_file(dir.unwrap_or(std::path::Path::new(".")), name, &text)?;
     }
     Ok(())
 }

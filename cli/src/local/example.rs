@@ -5,11 +5,23 @@ use crate::exit::CliError;
 /// The bundled example: 175 assignments in ten languages, as an agency would send them.
 pub const BATCH: &str = include_str!("../../../examples/batch-175.csv");
 
+/// `,`, `;` or tab: whichever the header line has most of (spreadsheets in many locales
+/// save with `;`), as the server's own CSV intake decides.
+fn delimiter(csv: &str) -> u8 {
+    let header = csv.lines().next().unwrap_or_default();
+    [b',', b';', b'\t']
+        .into_iter()
+        .max_by_key(|&d| header.bytes().filter(|&b| b == d).count())
+        .filter(|&d| header.bytes().any(|b| b == d))
+        .unwrap_or(b',')
+}
+
 /// The CSV's rows (up to `limit`) as a JSON submission. The demo sends JSON for one reason:
 /// trust links come from the pages the worker fetches, and the example's real sites can't be
 /// fetched offline, so the demo batch doesn't require them (`qc.overrides`).
 pub fn submission(csv: &str, limit: Option<usize>) -> Result<serde_json::Value, CliError> {
     let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter(csv))
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(csv.as_bytes());
@@ -77,6 +89,17 @@ mod tests {
                 .len(),
             20
         );
+    }
+
+    #[test]
+    fn semicolons_and_a_bom_are_read_like_the_server_reads_them() {
+        let body = submission(
+            "\u{feff}Publisher;Target;Anchor\nbloggen.se;https://a.se/x;bästa, billigaste\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(body["links"][0]["anchor_text"], "bästa, billigaste");
+        assert_eq!(body["links"][0]["publisher_domain"], "bloggen.se");
     }
 
     #[test]

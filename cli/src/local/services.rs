@@ -1,6 +1,7 @@
 //! Postgres and Redis for the local commands: reachability checks that say exactly what to do
 //! when one is missing, creating the database, and the demo's throw-away database and Redis
-//! namespace (removed afterwards; leftovers of a killed demo are swept on the next run).
+//! namespace (removed afterwards; a killed demo's database is swept on a later run once
+//! nothing uses it, and its Redis keys expire or stay under their own `bacowr-demo-*` prefix).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -245,7 +246,8 @@ impl Scratch {
     }
 }
 
-/// Drops demo databases a killed demo left behind (older than an hour).
+/// Drops demo databases a killed demo left behind: older than an hour and with nobody
+/// connected (a `demo --keep` still in use has connections, and is left alone).
 async fn sweep(admin: &DatabaseConnection) {
     let rows = admin
         .query_all_raw(Statement::from_string(
@@ -263,8 +265,9 @@ async fn sweep(admin: &DatabaseConnection) {
             .and_then(|rest| rest.split('_').next())
             .and_then(|s| s.parse::<u64>().ok());
         if created.is_some_and(|c| now_secs().saturating_sub(c) > STALE_SECS) {
+            // Without FORCE: Postgres refuses while anyone is connected.
             let _ = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\""))
                 .await;
         }
     }

@@ -72,10 +72,10 @@ pub async fn run(args: UpArgs) -> Result<(), CliError> {
         .count(&db)
         .await
         .map_err(|e| CliError::Local(format!("Postgres: {e}")))?;
-    println!("BACOWR is up");
-    println!("  API      {}/api/v1", stack.api_url);
-    println!("  docs     {}/docs", stack.api_url);
-    println!(
+    crate::out!("BACOWR is up");
+    crate::out!("  API      {}/api/v1", stack.api_url);
+    crate::out!("  docs     {}/docs", stack.api_url);
+    crate::out!(
         "  workers  {} × {} slots, database {}",
         args.workers.max(1),
         settings.worker.concurrency,
@@ -85,19 +85,20 @@ pub async fn run(args: UpArgs) -> Result<(), CliError> {
         let created = bacowr_api::services::orgs::create_org(&db, "default")
             .await
             .map_err(|e| CliError::Local(format!("creating the first organization: {e}")))?;
-        println!(
+        crate::out!(
             "  key      {} (organization \"default\", {}; shown once)",
-            created.api_key, created.org_id
+            created.api_key,
+            created.org_id
         );
     }
     if simulator.is_some() {
-        println!("  providers SIMULATED (llm-sim in this process): articles are placeholders");
+        crate::out!("  providers SIMULATED (llm-sim in this process): articles are placeholders");
     } else if !has_provider(&settings) {
-        println!(
+        crate::out!(
             "  warning  no provider key configured: set BACOWR_PROVIDER__API_KEY or [deployments.*] (README), or use --simulate"
         );
     }
-    println!(
+    crate::out!(
         "Ctrl-C stops; in-flight jobs get {} s to finish.",
         settings.worker.shutdown_grace_secs
     );
