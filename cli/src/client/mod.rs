@@ -4,18 +4,20 @@
 //! never creates a second batch.
 
 pub mod models;
+mod wire;
 
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use reqwest::{Method, RequestBuilder, Response, StatusCode, header};
+use reqwest::{Method, RequestBuilder, Response, header};
 use serde::de::DeserializeOwned;
 
 use crate::exit::CliError;
 use models::{
-    BatchView, BulkReviewBody, BulkReviewResult, ErrorBody, JobPage, JobView, ProvidersView,
-    ReviewItemPage, ReviewItemView,
+    BatchView, BulkReviewBody, BulkReviewResult, JobPage, JobView, ProvidersView, ReviewItemPage,
+    ReviewItemView,
 };
+use wire::{READ_TIMEOUT, Replay, attachment_name, causes, check, segment, transient};
 
 /// Every (method, path template) this client calls: the spec test checks each exists.
 pub const ROUTES: &[(&str, &str)] = &[
@@ -72,35 +74,6 @@ impl Page for ReviewItemPage {
 pub struct Download {
     pub file_name: String,
     pub bytes: Vec<u8>,
-}
-
-/// Whether a request may be sent again when its answer was lost.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Replay {
-    /// Reads, and submissions (they carry an `Idempotency-Key`).
-    Safe,
-    /// Only when it surely never arrived, or was refused with 429.
-    IfUnsent,
-}
-
-/// How long a read may take before it counts as lost (exports get the client's 300 s).
-const READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn transient(e: &CliError) -> bool {
-    matches!(e, CliError::Unreachable(_) | CliError::NotSent(_))
-        || matches!(e.status(), Some(429 | 502 | 503 | 504))
-}
-
-/// An error with every cause, e.g. "error sending request: client error (Connect): tcp
-/// connect error: Connection refused (os error 111)".
-fn causes(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 impl Client {
@@ -365,75 +338,5 @@ impl Client {
                 .timeout(READ_TIMEOUT)
         })
         .await
-    }
-}
-
-/// A path segment from user input: ids are ASCII, but never let input add path parts.
-fn segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// `attachment; filename="x.zip"` → `x.zip`, reduced to a bare file name.
-fn attachment_name(value: &str) -> Option<String> {
-    let raw = value
-        .split(';')
-        .map(str::trim)
-        .find_map(|p| p.strip_prefix("filename="))?
-        .trim_matches('"');
-    let name = raw.rsplit(['/', '\\']).next()?.trim();
-    (!name.is_empty() && name != "." && name != "..").then(|| name.to_owned())
-}
-
-/// Turns an error status into the server's own error (or its text).
-async fn check(response: Response) -> Result<Response, CliError> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let code = status.as_u16();
-    let retry_after = response
-        .headers()
-        .get(header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let text = response.text().await.unwrap_or_default();
-    match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(body) => Err(CliError::Server {
-            status: code,
-            body: Box::new(body),
-            retry_after,
-        }),
-        Err(_) => Err(CliError::ServerText {
-            status: code,
-            retry_after,
-            text: if text.is_empty() {
-                StatusCode::from_u16(code)
-                    .ok()
-                    .and_then(|s| s.canonical_reason())
-                    .unwrap_or("error")
-                    .to_owned()
-            } else {
-                text
-            },
-        }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::attachment_name;
-
-    #[test]
-    fn attachment_names_are_bare_file_names() {
-        assert_eq!(
-            attachment_name("attachment; filename=\"batch_x_csv.csv\"").as_deref(),
-            Some("batch_x_csv.csv")
-        );
-        assert_eq!(
-            attachment_name("attachment; filename=\"../../etc/passwd\"").as_deref(),
-            Some("passwd")
-        );
-        assert_eq!(attachment_name("attachment; filename=\"..\""), None);
-        assert_eq!(attachment_name("inline"), None);
     }
 }
