@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Value};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::Range;
+use super::{Dialect, Range};
 
 pub const DEFAULT_LIMIT: u64 = 100;
 pub const MAX_LIMIT: u64 = 1000;
@@ -35,6 +35,70 @@ const AGGREGATES: &str = r#"
        COUNT(word_count)::bigint AS articles,
        COALESCE(SUM(word_count), 0)::bigint AS words_total,
        AVG(word_count)::double precision AS words_avg
+"#;
+
+/// `LINKS` for SQLite, which has no regular expressions: the same host, step by step.
+/// - `authorities`: what follows `scheme://` (lowercased), when the URL starts with a scheme
+///   (a letter, then letters, digits, `+`, `.` or `-`); otherwise ''.
+/// - `hosts`: up to the first `/`, `?` or `#`.
+/// - `unuser`: after the last `@` (`rtrim(s, <s without '@'>)` is `s` up to its last `@`).
+/// - `unport`: without a trailing `:digits` (the last `:`, found the same way).
+/// - `links`: without a leading `www.`.
+const SQLITE_LINKS: &str = r#"
+WITH scoped AS (
+    SELECT j.publisher_domain AS publisher,
+           lower(j.target_url) AS url,
+           instr(j.target_url, '://') AS sep,
+           a.word_count
+    FROM jobs j
+    LEFT JOIN articles a
+           ON a.job_id = j.id
+          AND a.version = (SELECT MAX(m.version) FROM articles m WHERE m.job_id = j.id)
+    WHERE j.org_id = ?1 AND j.created_at >= ?2 AND j.created_at < ?3
+),
+authorities AS (
+    SELECT publisher, word_count,
+           CASE WHEN sep > 1
+                 AND substr(url, 1, sep - 1) GLOB '[a-z]*'
+                 AND substr(url, 1, sep - 1) NOT GLOB '*[^a-z0-9+.-]*'
+                THEN substr(url, sep + 3) ELSE '' END AS rest
+    FROM scoped
+),
+hosts AS (
+    SELECT publisher, word_count,
+           substr(rest, 1, min(coalesce(nullif(instr(rest, '/'), 0), length(rest) + 1),
+                               coalesce(nullif(instr(rest, '?'), 0), length(rest) + 1),
+                               coalesce(nullif(instr(rest, '#'), 0), length(rest) + 1)) - 1)
+               AS authority
+    FROM authorities
+),
+unuser AS (
+    SELECT publisher, word_count,
+           substr(authority, length(rtrim(authority, replace(authority, '@', ''))) + 1) AS host
+    FROM hosts
+),
+unport AS (
+    SELECT publisher, word_count, host,
+           length(rtrim(host, replace(host, ':', ''))) AS colon
+    FROM unuser
+),
+links AS (
+    SELECT publisher, word_count,
+           CASE WHEN substr(bare, 1, 4) = 'www.' THEN substr(bare, 5) ELSE bare END AS target
+    FROM (
+        SELECT publisher, word_count,
+               CASE WHEN instr(host, ':') > 0 AND substr(host, colon + 1) NOT GLOB '*[^0-9]*'
+                    THEN substr(host, 1, colon - 1) ELSE host END AS bare
+        FROM unport
+    )
+)
+"#;
+
+const SQLITE_AGGREGATES: &str = r#"
+       COUNT(*) AS links,
+       COUNT(word_count) AS articles,
+       COALESCE(SUM(word_count), 0) AS words_total,
+       AVG(word_count) AS words_avg
 "#;
 
 #[derive(Debug, FromQueryResult)]
@@ -107,13 +171,20 @@ async fn top(
     column: &str,
     limit: u64,
 ) -> Result<Vec<DomainStats>, DbErr> {
-    let sql = format!(
-        "{LINKS} SELECT {column} AS domain, {AGGREGATES} FROM links GROUP BY {column} \
-         ORDER BY links DESC, domain LIMIT $4"
-    );
+    let dialect = Dialect::of(db)?;
+    let sql = match dialect {
+        Dialect::Postgres => format!(
+            "{LINKS} SELECT {column} AS domain, {AGGREGATES} FROM links GROUP BY {column} \
+             ORDER BY links DESC, domain LIMIT $4"
+        ),
+        Dialect::Sqlite => format!(
+            "{SQLITE_LINKS} SELECT {column} AS domain, {SQLITE_AGGREGATES} FROM links \
+             GROUP BY {column} ORDER BY links DESC, domain LIMIT ?4"
+        ),
+    };
     let limit = Value::BigInt(Some(limit as i64));
     Ok(
-        DomainRow::find_by_statement(range.statement(&sql, org_id, [limit]))
+        DomainRow::find_by_statement(range.statement(dialect, &sql, org_id, [limit]))
             .all(db)
             .await?
             .into_iter()
@@ -128,11 +199,18 @@ pub async fn report(
     range: Range,
     limit: u64,
 ) -> Result<BacklinkAnalytics, DbErr> {
-    let sql = format!(
-        "{LINKS} SELECT {AGGREGATES}, COUNT(DISTINCT publisher)::bigint AS publishers, \
-         COUNT(DISTINCT target)::bigint AS targets FROM links"
-    );
-    let totals = TotalRow::find_by_statement(range.statement(&sql, org_id, []))
+    let dialect = Dialect::of(db)?;
+    let sql = match dialect {
+        Dialect::Postgres => format!(
+            "{LINKS} SELECT {AGGREGATES}, COUNT(DISTINCT publisher)::bigint AS publishers, \
+             COUNT(DISTINCT target)::bigint AS targets FROM links"
+        ),
+        Dialect::Sqlite => format!(
+            "{SQLITE_LINKS} SELECT {SQLITE_AGGREGATES}, COUNT(DISTINCT publisher) AS publishers, \
+             COUNT(DISTINCT target) AS targets FROM links"
+        ),
+    };
+    let totals = TotalRow::find_by_statement(range.statement(dialect, &sql, org_id, []))
         .one(db)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("an aggregate without a row".into()))?;

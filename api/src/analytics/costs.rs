@@ -1,7 +1,8 @@
 //! `/analytics/costs`: provider calls, tokens and cost by day, batch, provider and model.
 //!
 //! From `llm_calls` made in the range (every call, failed ones included: a provider bills
-//! what it answered). One scan with `GROUPING SETS`; `GROUPING()` says which set a row is.
+//! what it answered). One scan with `GROUPING SETS`; `GROUPING()` says which set a row is
+//! (SQLite: one `SELECT` per set, `UNION ALL`, each tagged with that same value).
 //! Costs are summed as integer micro-dollars, so totals are exact; `cost_usd` is derived.
 
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
@@ -10,7 +11,7 @@ use uuid::Uuid;
 
 use bacowr_shared::ids::BatchId;
 
-use super::{Range, usd};
+use super::{Dialect, Range, usd};
 
 const COSTS: &str = r#"
 SELECT GROUPING(day, batch_id, provider, model)::int AS grp,
@@ -28,6 +29,33 @@ FROM (
 ) calls
 GROUP BY GROUPING SETS ((day), (batch_id), (provider), (provider, model), ())
 "#;
+
+/// `COSTS` for SQLite, which has no `GROUPING SETS`: one `SELECT` per set, each tagged with
+/// the `GROUPING()` value Postgres gives it (the constants below).
+const SQLITE_COSTS: &str = r#"
+WITH calls AS (
+    SELECT strftime('%Y-%m-%d', created_at) AS day,
+           batch_id, provider, model, outcome, tokens_in, tokens_out, cost_micros
+    FROM llm_calls
+    WHERE org_id = ?1 AND created_at >= ?2 AND created_at < ?3
+)
+SELECT 7 AS grp, day, NULL AS batch_id, NULL AS provider, NULL AS model, {AGGREGATES}
+FROM calls GROUP BY day
+UNION ALL
+SELECT 11, NULL, batch_id, NULL, NULL, {AGGREGATES} FROM calls GROUP BY batch_id
+UNION ALL
+SELECT 13, NULL, NULL, provider, NULL, {AGGREGATES} FROM calls GROUP BY provider
+UNION ALL
+SELECT 12, NULL, NULL, provider, model, {AGGREGATES} FROM calls GROUP BY provider, model
+UNION ALL
+SELECT 15, NULL, NULL, NULL, NULL, {AGGREGATES} FROM calls
+"#;
+
+const SQLITE_AGGREGATES: &str = "COUNT(*) AS calls, \
+     COUNT(*) FILTER (WHERE outcome <> 'ok') AS failed_calls, \
+     COALESCE(SUM(tokens_in), 0) AS tokens_in, \
+     COALESCE(SUM(tokens_out), 0) AS tokens_out, \
+     COALESCE(SUM(cost_micros), 0) AS cost_micros";
 
 // GROUPING(day, batch_id, provider, model): a bit per argument, set when it is NOT grouped
 // on, the first argument the most significant.
@@ -124,7 +152,12 @@ pub async fn report(
     org_id: Uuid,
     range: Range,
 ) -> Result<CostAnalytics, DbErr> {
-    let rows = Row::find_by_statement(range.statement(COSTS, org_id, []))
+    let dialect = Dialect::of(db)?;
+    let sql = match dialect {
+        Dialect::Postgres => COSTS.to_owned(),
+        Dialect::Sqlite => SQLITE_COSTS.replace("{AGGREGATES}", SQLITE_AGGREGATES),
+    };
+    let rows = Row::find_by_statement(range.statement(dialect, &sql, org_id, []))
         .all(db)
         .await?;
     let mut report = CostAnalytics {
@@ -161,7 +194,10 @@ pub async fn report(
     }
     report.by_day.sort_by(|a, b| a.day.cmp(&b.day));
     let by_cost = |a: &CostFigures, b: &CostFigures| b.cost_micros.cmp(&a.cost_micros);
-    report.by_batch.sort_by(|a, b| by_cost(&a.cost, &b.cost));
+    // Ties by batch id (single jobs first), so the order does not depend on the database's.
+    report
+        .by_batch
+        .sort_by(|a, b| by_cost(&a.cost, &b.cost).then_with(|| a.batch_id.cmp(&b.batch_id)));
     report
         .by_provider
         .sort_by(|a, b| by_cost(&a.cost, &b.cost).then_with(|| a.provider.cmp(&b.provider)));

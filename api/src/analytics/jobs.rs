@@ -18,7 +18,7 @@ use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Range, rate};
+use super::{Dialect, Range, rate};
 
 const BY_DAY: &str = r#"
 SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
@@ -59,6 +59,68 @@ SELECT COUNT(*)::bigint AS total,
 FROM jobs j
 LEFT JOIN articles a ON a.job_id = j.id AND a.version = 1
 WHERE j.org_id = $1 AND j.created_at >= $2 AND j.created_at < $3
+"#;
+
+const SQLITE_BY_DAY: &str = r#"
+SELECT strftime('%Y-%m-%d', created_at) AS day,
+       status,
+       COUNT(*) AS jobs
+FROM jobs
+WHERE org_id = ?1 AND created_at >= ?2 AND created_at < ?3
+GROUP BY 1, 2
+ORDER BY 1, 2
+"#;
+
+/// `SUMMARY` for SQLite. Durations are whole milliseconds (SQLite's time resolution); the
+/// percentiles are Postgres' `percentile_cont`: rank `p * (n - 1)` of the sorted durations,
+/// interpolated linearly between the ranks below and above it (`lo + (hi - lo) * fraction`).
+const SQLITE_SUMMARY: &str = r#"
+WITH scoped AS (
+    SELECT j.status, a.qc_passed, a.regenerations, a.autofixes,
+           CASE WHEN j.status IN ('succeeded', 'needs_review', 'failed')
+                 AND j.started_at IS NOT NULL AND j.finished_at IS NOT NULL
+                THEN round((julianday(j.finished_at) - julianday(j.started_at)) * 86400000.0)
+                     / 1000.0
+           END AS secs
+    FROM jobs j
+    LEFT JOIN articles a ON a.job_id = j.id AND a.version = 1
+    WHERE j.org_id = ?1 AND j.created_at >= ?2 AND j.created_at < ?3
+),
+ranked AS (
+    SELECT secs, ROW_NUMBER() OVER (ORDER BY secs) - 1 AS i
+    FROM scoped
+    WHERE secs IS NOT NULL
+),
+quantiles AS (
+    SELECT p, p * (n - 1) AS pos, CAST(p * (n - 1) AS INTEGER) AS k
+    FROM (SELECT 0.5 AS p UNION ALL SELECT 0.95)
+    CROSS JOIN (SELECT COUNT(*) AS n FROM ranked)
+    WHERE n > 0
+),
+percentiles AS (
+    SELECT q.p, lo.secs + (hi.secs - lo.secs) * (q.pos - q.k) AS secs
+    FROM quantiles q
+    JOIN ranked lo ON lo.i = q.k
+    JOIN ranked hi ON hi.i = q.k + (q.pos > q.k)
+)
+SELECT COUNT(*) AS total,
+       COUNT(*) FILTER (WHERE status = 'queued') AS queued,
+       COUNT(*) FILTER (WHERE status = 'running') AS running,
+       COUNT(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+       COUNT(*) FILTER (WHERE status = 'needs_review') AS needs_review,
+       COUNT(*) FILTER (WHERE status = 'failed') AS failed,
+       COUNT(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+       COUNT(*) FILTER (
+           WHERE status IN ('succeeded', 'needs_review')
+             AND qc_passed
+             AND regenerations = 0
+             AND CASE WHEN json_type(autofixes) = 'array'
+                      THEN json_array_length(autofixes) ELSE 0 END = 0
+       ) AS first_try_passed,
+       COUNT(secs) AS timed,
+       (SELECT secs FROM percentiles WHERE p = 0.5) AS p50,
+       (SELECT secs FROM percentiles WHERE p = 0.95) AS p95
+FROM scoped
 "#;
 
 #[derive(Debug, FromQueryResult)]
@@ -149,13 +211,24 @@ pub async fn report(
     org_id: Uuid,
     range: Range,
 ) -> Result<JobAnalytics, DbErr> {
-    let summary = SummaryRow::find_by_statement(range.statement(SUMMARY, org_id, []))
-        .one(db)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("an aggregate without a row".into()))?;
-    let rows = DayRow::find_by_statement(range.statement(BY_DAY, org_id, []))
-        .all(db)
-        .await?;
+    let dialect = Dialect::of(db)?;
+    let summary = SummaryRow::find_by_statement(range.statement(
+        dialect,
+        dialect.pick(SUMMARY, SQLITE_SUMMARY),
+        org_id,
+        [],
+    ))
+    .one(db)
+    .await?
+    .ok_or_else(|| DbErr::RecordNotFound("an aggregate without a row".into()))?;
+    let rows = DayRow::find_by_statement(range.statement(
+        dialect,
+        dialect.pick(BY_DAY, SQLITE_BY_DAY),
+        org_id,
+        [],
+    ))
+    .all(db)
+    .await?;
     let mut days: BTreeMap<String, StatusCounts> = BTreeMap::new();
     for row in rows {
         days.entry(row.day).or_default().add(&row.status, row.jobs);

@@ -1,18 +1,33 @@
 //! Analytics (`/api/v1/analytics/*`): the organization's jobs, backlinks and costs over a
-//! date range, computed by the database with aggregates (GROUP BY, FILTER, percentile_cont,
-//! GROUPING SETS) on indexed ranges, never by loading rows into the API.
+//! date range, computed by the database with aggregates on indexed ranges, never by loading
+//! rows into the API.
 //!
-//! The statements are Postgres SQL (the production database). The embedded SQLite build
-//! would need its own versions: `to_char(… AT TIME ZONE 'UTC')` → `strftime('%Y-%m-%d', …)`,
-//! no `percentile_cont` (ORDER BY with OFFSET per quantile), no `GROUPING SETS` (one query per
-//! grouping) and no `regexp_replace` (host extraction with `instr`/`substr`).
+//! Every statement exists in two dialects, chosen by the connection's backend
+//! (`Dialect::of`); both give the same report for the same rows (`tests/api/analytics_sqlite.rs`
+//! seeds one data set into each and compares):
+//! - Postgres (production): `to_char(… AT TIME ZONE 'UTC')`, `FILTER`, `percentile_cont`,
+//!   `GROUPING SETS` and `regexp_replace`.
+//! - SQLite (the embedded build, #8; the bundled SQLite is 3.51): `strftime('%Y-%m-%d', …)`;
+//!   `FILTER` (SQLite ≥ 3.30); `percentile_cont` as `ROW_NUMBER()` ranks and Postgres'
+//!   interpolation between the two nearest ranks; one `SELECT` per grouping set joined by
+//!   `UNION ALL`, each tagged with the `GROUPING()` value Postgres would give it; host
+//!   extraction with `instr`/`substr`/`rtrim`/`GLOB` instead of regular expressions.
+//!
+//! SQLite column formats, as sea-orm (sqlx) writes them: uuids are 16-byte blobs (bound the
+//! same way, so `=` and joins compare blobs), timestamps are RFC 3339 text in UTC
+//! (`2026-11-01T08:00:00+00:00`, fractional seconds only when non-zero), which sorts like the
+//! instants it names, so range filters compare text and keep using the indexes (this assumes
+//! every timestamp was written that way, not as SQLite's `CURRENT_TIMESTAMP`). JSON is text.
+//! What SQLite cannot match exactly: durations are computed to the millisecond (`julianday`),
+//! Postgres keeps microseconds; `lower()` folds ASCII only, Postgres' follows the database
+//! locale for non-ASCII hosts.
 
 pub mod backlinks;
 pub mod costs;
 pub mod jobs;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sea_orm::{DbBackend, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -88,16 +103,53 @@ impl Range {
         Ok(Self { from, to })
     }
 
-    /// A Postgres statement whose `$1`, `$2`, `$3` are the organization and this range.
+    /// A statement whose first three parameters are the organization and this range (`$1`,
+    /// `$2`, `$3` in Postgres, `?1`, `?2`, `?3` in SQLite), then `extra`.
     fn statement(
         &self,
+        dialect: Dialect,
         sql: &str,
         org_id: Uuid,
         extra: impl IntoIterator<Item = Value>,
     ) -> Statement {
         let mut values: Vec<Value> = vec![org_id.into(), self.from.into(), self.to.into()];
         values.extend(extra);
-        Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+        Statement::from_sql_and_values(dialect.backend(), sql, values)
+    }
+}
+
+/// The SQL dialect of a connection: which version of each statement it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+impl Dialect {
+    fn of(db: &impl ConnectionTrait) -> Result<Self, DbErr> {
+        match db.get_database_backend() {
+            DbBackend::Postgres => Ok(Self::Postgres),
+            DbBackend::Sqlite => Ok(Self::Sqlite),
+            _ => Err(DbErr::BackendNotSupported {
+                db: "MySQL",
+                ctx: "analytics",
+            }),
+        }
+    }
+
+    fn backend(self) -> DbBackend {
+        match self {
+            Self::Postgres => DbBackend::Postgres,
+            Self::Sqlite => DbBackend::Sqlite,
+        }
+    }
+
+    /// This dialect's version of a statement.
+    fn pick<'a>(self, postgres: &'a str, sqlite: &'a str) -> &'a str {
+        match self {
+            Self::Postgres => postgres,
+            Self::Sqlite => sqlite,
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! Redis namespace per test, and the real worker draining the queue against llm-sim.
 
 mod analytics;
+mod analytics_sqlite;
 mod batches;
 mod control;
 mod day_two;
