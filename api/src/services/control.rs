@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, Statement,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter,
+    Statement, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -19,6 +19,40 @@ use bacowr_shared::{
 };
 
 use crate::{error::ApiError, state::AppState};
+
+/// The batch's queued jobs become `cancelled`; returns their ids.
+///
+/// Postgres: rows locked in id order, as the dispatcher locks the ones it marks, so two
+/// multi-row updates over the same jobs can't deadlock. SQLite (the embedded build, #8) has no
+/// `FOR UPDATE` and needs none: its writers take the database one at a time.
+async fn cancel_queued_jobs(
+    txn: &DatabaseTransaction,
+    batch_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, DbErr> {
+    let backend = txn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Sqlite => {
+            "UPDATE jobs SET status = 'cancelled', finished_at = ?2, updated_at = ?2, \
+             dispatched_at = NULL WHERE batch_id = ?1 AND status = 'queued' RETURNING id"
+        }
+        _ => {
+            "UPDATE jobs SET status = 'cancelled', finished_at = $2, updated_at = $2, \
+             dispatched_at = NULL WHERE id IN (SELECT id FROM jobs WHERE batch_id = $1 \
+             AND status = 'queued' ORDER BY id FOR UPDATE) RETURNING id"
+        }
+    };
+    Ok(txn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [batch_id.into(), now.into()],
+        ))
+        .await?
+        .iter()
+        .filter_map(|row| row.try_get::<Uuid>("", "id").ok())
+        .collect())
+}
 
 /// A status as its wire name, for messages (`in_review`).
 pub fn state_name<T: serde::Serialize>(status: T) -> String {
@@ -68,20 +102,7 @@ pub async fn cancel_batch(
     }
     // Jobs first, then the batch: the order every writer uses (a claim or an outcome locks
     // its job, then the batch's counters), so cancelling never deadlocks with a worker.
-    // Rows locked in id order, as the dispatcher locks the ones it marks: two multi-row
-    // updates over the same jobs can't deadlock.
-    let cancelled: Vec<Uuid> = txn
-        .query_all_raw(Statement::from_sql_and_values(
-            txn.get_database_backend(),
-            "UPDATE jobs SET status = 'cancelled', finished_at = $2, updated_at = $2, \
-             dispatched_at = NULL WHERE id IN (SELECT id FROM jobs WHERE batch_id = $1 \
-             AND status = 'queued' ORDER BY id FOR UPDATE) RETURNING id",
-            [id.uuid().into(), now.into()],
-        ))
-        .await?
-        .iter()
-        .filter_map(|row| row.try_get::<Uuid>("", "id").ok())
-        .collect();
+    let cancelled = cancel_queued_jobs(&txn, id.uuid(), now).await?;
     let n = i32::try_from(cancelled.len()).unwrap_or(i32::MAX);
     let moved = batch::Entity::update_many()
         .col_expr(batch::Column::Status, Expr::value(BatchStatus::Cancelled))
@@ -345,3 +366,7 @@ async fn publish_requeued(
     }));
     state.events.publish_many(&events).await;
 }
+
+#[cfg(test)]
+#[path = "control_tests.rs"]
+mod tests;

@@ -18,6 +18,7 @@ mod operations;
 mod outage;
 mod pipeline;
 mod providers;
+mod quota_sqlite;
 mod quotas;
 mod retry;
 mod review;

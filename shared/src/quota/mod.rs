@@ -6,7 +6,8 @@
 //! Periods are UTC calendar days and months. Usage is what `llm_calls` records (a call is
 //! recorded, with the time of recording, when its job's outcome is written) plus what running
 //! jobs have reserved and not yet recorded. Money is in micro-dollars, like `cost_micros`.
-//! The SQL is Postgres's (the embedded SQLite build would need its own statements).
+//! The SQL is Postgres's, with a SQLite variant beside each statement for the embedded build
+//! (#8), chosen by the connection's backend.
 
 pub mod alerts;
 pub mod check;

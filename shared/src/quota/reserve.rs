@@ -21,10 +21,21 @@
 //!
 //! Five round trips (BEGIN, lock, usage, insert, COMMIT), one of them the indexed aggregate:
 //! noise next to a provider call that takes seconds.
+//!
+//! On SQLite (the embedded build, #8: one process) there are no advisory locks: a check holds
+//! a process-wide async mutex of its organization from before BEGIN until after COMMIT
+//! ([`org_call_lock`]), which gives the same one-at-a-time order within the process; SQLite's
+//! serializable transactions make sure a second process could not overspend either (it would
+//! get `SQLITE_BUSY` rather than a stale read). Submissions, whose transaction belongs to the
+//! caller, take SQLite's database write lock instead ([`lock_submissions`]).
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, Statement, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -44,14 +55,41 @@ const SUBMISSION_LOCK_CLASS: i32 = 0x4243_5752;
 
 /// Until the caller's transaction ends, no other submission of the organization gets past
 /// this point.
+///
+/// On SQLite the transaction takes the database's write lock here (a write that changes
+/// nothing): every other writer waits for it to end, and no other submission can read usage
+/// in between and write after it. The caller's transaction may already have read (its limits),
+/// so in WAL mode a writer that committed meanwhile makes this fail with `SQLITE_BUSY`: a
+/// refused request, never a quota passed.
 pub async fn lock_submissions(txn: &impl ConnectionTrait, org_id: Uuid) -> Result<(), DbErr> {
-    txn.execute_raw(Statement::from_sql_and_values(
-        txn.get_database_backend(),
-        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
-        [SUBMISSION_LOCK_CLASS.into(), org_id.to_string().into()],
-    ))
-    .await?;
+    let backend = txn.get_database_backend();
+    let statement = match backend {
+        DbBackend::Sqlite => Statement::from_sql_and_values(
+            backend,
+            "UPDATE organizations SET id = id WHERE id = ?1",
+            [org_id.into()],
+        ),
+        _ => Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            [SUBMISSION_LOCK_CLASS.into(), org_id.to_string().into()],
+        ),
+    };
+    txn.execute_raw(statement).await?;
     Ok(())
+}
+
+/// One async mutex per organization, for the whole process: on SQLite, what the advisory lock
+/// is on Postgres. Entries are never removed (one small one per organization that reserved).
+static ORG_CALL_LOCKS: LazyLock<Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(Mutex::default);
+
+/// The mutex that takes `org_id`'s reservations one at a time within this process.
+fn org_call_lock(org_id: Uuid) -> Arc<tokio::sync::Mutex<()>> {
+    let mut locks = ORG_CALL_LOCKS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Arc::clone(locks.entry(org_id).or_default())
 }
 
 /// How long a reservation counts at most. An unsettled one stops counting as soon as its
@@ -96,21 +134,37 @@ pub async fn reserve(
     now: DateTime<Utc>,
 ) -> Result<Reservation, DbErr> {
     let backend = db.get_database_backend();
+    // SQLite: held until the transaction has committed (dropped at the end of this function).
+    let org_lock = match backend {
+        DbBackend::Sqlite => Some(org_call_lock(call.org_id)),
+        _ => None,
+    };
+    let _held = match &org_lock {
+        Some(lock) => Some(lock.lock().await),
+        None => None,
+    };
     let txn = db.begin().await?;
-    // The lock first, in a statement of its own: the usage read below must start after it.
-    let locked = Locked::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        "SELECT quota_jobs_per_month, quota_tokens_per_month, budget_day_micros, \
-         budget_month_micros, budget_job_micros \
-         FROM organizations, pg_advisory_xact_lock($1, hashtext($3)) WHERE id = $2",
-        [
-            LOCK_CLASS.into(),
-            call.org_id.into(),
-            call.org_id.to_string().into(),
-        ],
-    ))
-    .one(&txn)
-    .await?;
+    let locking = match backend {
+        DbBackend::Sqlite => Statement::from_sql_and_values(
+            backend,
+            "SELECT quota_jobs_per_month, quota_tokens_per_month, budget_day_micros, \
+             budget_month_micros, budget_job_micros FROM organizations WHERE id = ?1",
+            [call.org_id.into()],
+        ),
+        // The lock first, in a statement of its own: the usage read below must start after it.
+        _ => Statement::from_sql_and_values(
+            backend,
+            "SELECT quota_jobs_per_month, quota_tokens_per_month, budget_day_micros, \
+             budget_month_micros, budget_job_micros \
+             FROM organizations, pg_advisory_xact_lock($1, hashtext($3)) WHERE id = $2",
+            [
+                LOCK_CLASS.into(),
+                call.org_id.into(),
+                call.org_id.to_string().into(),
+            ],
+        ),
+    };
+    let locked = Locked::find_by_statement(locking).one(&txn).await?;
     let limits = locked.map_or_else(Limits::default, |l| Limits {
         quota_jobs_per_month: l.quota_jobs_per_month,
         quota_tokens_per_month: l.quota_tokens_per_month,
@@ -127,24 +181,43 @@ pub async fn reserve(
     let id = Uuid::now_v7();
     if verdict == CallVerdict::Allowed {
         // Expired rows of this organization go in passing: they no longer count.
-        txn.execute_raw(Statement::from_sql_and_values(
-            backend,
-            "WITH swept AS (DELETE FROM budget_reservations WHERE org_id = $2 AND expires_at <= $7) \
-             INSERT INTO budget_reservations \
-             (id, org_id, job_id, attempt, cost_micros, tokens, settled, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, false, $7, $8)",
-            [
-                id.into(),
-                call.org_id.into(),
-                call.job_id.into(),
-                call.attempt.into(),
-                call.demand.cost_micros.into(),
-                call.demand.tokens.into(),
-                now.into(),
-                (now + TTL).into(),
-            ],
-        ))
-        .await?;
+        let values = [
+            id.into(),
+            call.org_id.into(),
+            call.job_id.into(),
+            call.attempt.into(),
+            call.demand.cost_micros.into(),
+            call.demand.tokens.into(),
+            now.into(),
+            (now + TTL).into(),
+        ];
+        if backend == DbBackend::Sqlite {
+            // No data-modifying `WITH` in SQLite: two statements.
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "DELETE FROM budget_reservations WHERE org_id = ?1 AND expires_at <= ?2",
+                [call.org_id.into(), now.into()],
+            ))
+            .await?;
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "INSERT INTO budget_reservations \
+                 (id, org_id, job_id, attempt, cost_micros, tokens, settled, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, false, ?7, ?8)",
+                values,
+            ))
+            .await?;
+        } else {
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "WITH swept AS (DELETE FROM budget_reservations WHERE org_id = $2 AND expires_at <= $7) \
+                 INSERT INTO budget_reservations \
+                 (id, org_id, job_id, attempt, cost_micros, tokens, settled, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, false, $7, $8)",
+                values,
+            ))
+            .await?;
+        }
     }
     txn.commit().await?;
     Ok(match verdict {

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, Statement,
-    sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    Statement, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -142,6 +142,39 @@ FROM recorded, held
 
 const JOBS_MONTH: &str = "(SELECT COUNT(*) FROM jobs WHERE org_id = $1 AND created_at >= $2)";
 
+/// [`USAGE`] for SQLite (the embedded build, #8): the same aggregates (`FILTER` is SQLite's too),
+/// integers without casts, numbered `?` parameters. Timestamps are RFC 3339 text in UTC there,
+/// which compares like the instants it names; `settled` is 0 or 1.
+const SQLITE_USAGE: &str = r#"
+WITH recorded AS (
+    SELECT COALESCE(SUM(cost_micros) FILTER (WHERE created_at >= ?3), 0) AS spend_day,
+           COALESCE(SUM(cost_micros), 0) AS spend_month,
+           COALESCE(SUM(tokens_in + tokens_out), 0) AS tokens_month
+    FROM llm_calls
+    WHERE org_id = ?1 AND created_at >= ?2
+), held AS (
+    SELECT COALESCE(SUM(r.cost_micros) FILTER (WHERE r.settled), 0) AS settled_cost,
+           COALESCE(SUM(r.tokens) FILTER (WHERE r.settled), 0) AS settled_tokens,
+           COALESCE(SUM(r.cost_micros) FILTER (WHERE NOT r.settled), 0) AS pending_cost,
+           COALESCE(SUM(r.tokens) FILTER (WHERE NOT r.settled), 0) AS pending_tokens,
+           COALESCE(SUM(r.cost_micros) FILTER (WHERE r.settled AND r.job_id = ?4), 0)
+               AS job_settled_cost,
+           COALESCE(SUM(r.cost_micros) FILTER (WHERE NOT r.settled AND r.job_id = ?4), 0)
+               AS job_pending_cost
+    FROM budget_reservations r
+    LEFT JOIN jobs j ON j.id = r.job_id
+    WHERE r.org_id = ?1 AND r.expires_at > ?5
+      AND (r.settled OR (j.status = 'running' AND j.attempts = r.attempt))
+)
+SELECT recorded.*, held.*,
+       COALESCE((SELECT cost_micros FROM jobs WHERE id = ?4), 0) AS job_spend,
+       {JOBS} AS jobs_month
+FROM recorded, held
+"#;
+
+const SQLITE_JOBS_MONTH: &str =
+    "(SELECT COUNT(*) FROM jobs WHERE org_id = ?1 AND created_at >= ?2)";
+
 /// Usage of `org_id` at `now`, with `job_id`'s own spend if given, and the jobs created this
 /// month if `with_jobs` (a count the worker never needs).
 pub async fn usage(
@@ -152,9 +185,14 @@ pub async fn usage(
     now: DateTime<Utc>,
 ) -> Result<Usage, DbErr> {
     let (day, month) = period_starts(now);
-    let sql = USAGE.replace("{JOBS}", if with_jobs { JOBS_MONTH } else { "0" });
+    let backend = db.get_database_backend();
+    let (usage, jobs_month) = match backend {
+        DbBackend::Sqlite => (SQLITE_USAGE, SQLITE_JOBS_MONTH),
+        _ => (USAGE, JOBS_MONTH),
+    };
+    let sql = usage.replace("{JOBS}", if with_jobs { jobs_month } else { "0" });
     let found = Usage::find_by_statement(Statement::from_sql_and_values(
-        db.get_database_backend(),
+        backend,
         sql,
         [
             org_id.into(),

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, Statement, TransactionTrait, sea_query::Expr,
+    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    Statement, TransactionTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -31,11 +31,22 @@ pub async fn checkpoint(db: &DatabaseConnection, job: &job::Model, owner: &str) 
         attempts: i32,
         cancelled: bool,
     }
-    let sql = "SELECT j.status AS status, j.lease_owner AS lease_owner, j.attempts AS attempts, \
-               COALESCE(b.status = 'cancelled', false) AS cancelled \
-               FROM jobs j LEFT JOIN batches b ON b.id = j.batch_id WHERE j.id = $1";
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        // SQLite (the embedded build, #8): a comparison is 0 or 1, read back as a bool.
+        DbBackend::Sqlite => {
+            "SELECT j.status AS status, j.lease_owner AS lease_owner, j.attempts AS attempts, \
+             COALESCE(b.status = 'cancelled', false) AS cancelled \
+             FROM jobs j LEFT JOIN batches b ON b.id = j.batch_id WHERE j.id = ?1"
+        }
+        _ => {
+            "SELECT j.status AS status, j.lease_owner AS lease_owner, j.attempts AS attempts, \
+             COALESCE(b.status = 'cancelled', false) AS cancelled \
+             FROM jobs j LEFT JOIN batches b ON b.id = j.batch_id WHERE j.id = $1"
+        }
+    };
     let row = Row::find_by_statement(Statement::from_sql_and_values(
-        db.get_database_backend(),
+        backend,
         sql,
         [job.id.into()],
     ))
@@ -79,17 +90,33 @@ pub async fn release_owned(db: &DatabaseConnection, owner: &str) -> Result<u64, 
         status: String,
     }
     let now = Utc::now();
+    let backend = db.get_database_backend();
+    // A job of a batch cancelled meanwhile ends cancelled instead: nothing starts again.
+    let sql = match backend {
+        // SQLite (the embedded build, #8): the two-argument `MAX` is its `GREATEST`.
+        DbBackend::Sqlite => {
+            "UPDATE jobs SET status = CASE WHEN EXISTS (SELECT 1 FROM batches b \
+                 WHERE b.id = jobs.batch_id AND b.status = 'cancelled') THEN 'cancelled' ELSE 'queued' END, \
+                 finished_at = CASE WHEN EXISTS (SELECT 1 FROM batches b \
+             WHERE b.id = jobs.batch_id AND b.status = 'cancelled') THEN ?2 ELSE NULL END, \
+                 lease_owner = NULL, lease_expires_at = NULL, dispatched_at = NULL, \
+             attempts = MAX(attempts - 1, 0), updated_at = ?2 \
+             WHERE lease_owner = ?1 AND status = 'running' RETURNING batch_id, status"
+        }
+        _ => {
+            "UPDATE jobs SET status = CASE WHEN EXISTS (SELECT 1 FROM batches b \
+             WHERE b.id = jobs.batch_id AND b.status = 'cancelled') THEN 'cancelled' ELSE 'queued' END, \
+             finished_at = CASE WHEN EXISTS (SELECT 1 FROM batches b \
+             WHERE b.id = jobs.batch_id AND b.status = 'cancelled') THEN $2 ELSE NULL END, \
+             lease_owner = NULL, lease_expires_at = NULL, dispatched_at = NULL, \
+             attempts = GREATEST(attempts - 1, 0), updated_at = $2 \
+             WHERE lease_owner = $1 AND status = 'running' RETURNING batch_id, status"
+        }
+    };
     let txn = db.begin().await?;
     let released = Released::find_by_statement(Statement::from_sql_and_values(
-        txn.get_database_backend(),
-        // A job of a batch cancelled meanwhile ends cancelled instead: nothing starts again.
-        "UPDATE jobs SET status = CASE WHEN EXISTS (SELECT 1 FROM batches b \
-         WHERE b.id = jobs.batch_id AND b.status = 'cancelled') THEN 'cancelled' ELSE 'queued' END, \
-         finished_at = CASE WHEN EXISTS (SELECT 1 FROM batches b \
-         WHERE b.id = jobs.batch_id AND b.status = 'cancelled') THEN $2 ELSE NULL END, \
-         lease_owner = NULL, lease_expires_at = NULL, dispatched_at = NULL, \
-         attempts = GREATEST(attempts - 1, 0), updated_at = $2 \
-         WHERE lease_owner = $1 AND status = 'running' RETURNING batch_id, status",
+        backend,
+        sql,
         [owner.into(), now.into()],
     ))
     .all(&txn)
@@ -104,4 +131,154 @@ pub async fn release_owned(db: &DatabaseConnection, owner: &str) -> Result<u64, 
     }
     txn.commit().await?;
     Ok(released.len() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The two statements on SQLite (the embedded build, #8); Postgres is covered by the
+    //! worker's integration tests.
+
+    use bacowr_migrations::{Migrator, MigratorTrait};
+    use bacowr_shared::{
+        domain::BatchStatus,
+        entities::{batch, organization},
+    };
+    use chrono::Duration;
+    use sea_orm::{ActiveModelTrait, Database, IntoActiveModel};
+
+    use super::*;
+
+    async fn sqlite() -> DatabaseConnection {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        assert_eq!(db.get_database_backend(), DbBackend::Sqlite);
+        Migrator::up(&db, None).await.unwrap();
+        db
+    }
+
+    async fn seed_batch(db: &DatabaseConnection, org: Uuid, status: BatchStatus) -> Uuid {
+        let id = Uuid::now_v7();
+        let mut model = batch::Model::new_queued(id, org, None, 1, Utc::now());
+        model.status = status;
+        model.running_jobs = 1;
+        model.queued_jobs = 0;
+        model.into_active_model().insert(db).await.unwrap();
+        id
+    }
+
+    async fn running(
+        db: &DatabaseConnection,
+        org: Uuid,
+        batch: Uuid,
+        owner: &str,
+        attempts: i32,
+    ) -> job::Model {
+        let now = Utc::now();
+        job::Model {
+            id: Uuid::now_v7(),
+            org_id: org,
+            batch_id: Some(batch),
+            row_index: 0,
+            publisher_domain: "example.se".into(),
+            target_url: "https://target.example/".into(),
+            anchor_text: "anchor".into(),
+            language: None,
+            status: JobStatus::Running,
+            attempts,
+            lease_owner: Some(owner.into()),
+            lease_expires_at: Some(now + Duration::minutes(5)),
+            error_code: None,
+            error_message: None,
+            tokens_in: 0,
+            tokens_out: 0,
+            cost_micros: 0,
+            created_at: now,
+            updated_at: now,
+            started_at: Some(now),
+            finished_at: None,
+            dispatched_at: Some(now),
+            dispatches: 1,
+            not_before: None,
+            traceparent: None,
+            review_feedback: None,
+            attempt_floor: 0,
+        }
+        .into_active_model()
+        .insert(db)
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn sqlite_checkpoints_and_releases_owned_jobs() {
+        let db = sqlite().await;
+        let org = Uuid::now_v7();
+        organization::Model {
+            id: org,
+            name: "Embedded".into(),
+            created_at: Utc::now(),
+            max_running: None,
+            rate_per_minute: None,
+            org_rate_per_minute: None,
+            expensive_per_minute: None,
+            quota_jobs_per_month: None,
+            quota_tokens_per_month: None,
+            budget_day_micros: None,
+            budget_month_micros: None,
+            budget_job_micros: None,
+        }
+        .into_active_model()
+        .insert(&db)
+        .await
+        .unwrap();
+        let open = seed_batch(&db, org, BatchStatus::Running).await;
+        let cancelled = seed_batch(&db, org, BatchStatus::Cancelled).await;
+        let mine = running(&db, org, open, "w1", 2).await;
+        let doomed = running(&db, org, cancelled, "w1", 1).await;
+        let theirs = running(&db, org, open, "w2", 1).await;
+
+        assert_eq!(checkpoint(&db, &mine, "w1").await, Checkpoint::Continue);
+        assert_eq!(checkpoint(&db, &mine, "w2").await, Checkpoint::LeaseLost);
+        assert_eq!(checkpoint(&db, &doomed, "w1").await, Checkpoint::Cancelled);
+        let mut stale = theirs.clone();
+        stale.attempts = 0;
+        assert_eq!(checkpoint(&db, &stale, "w2").await, Checkpoint::LeaseLost);
+
+        assert_eq!(release_owned(&db, "w1").await.unwrap(), 2);
+        let mine = job::Entity::find_by_id(mine.id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(mine.status, JobStatus::Queued);
+        assert_eq!(mine.attempts, 1, "the attempt is not counted");
+        assert_eq!(
+            (mine.lease_owner.as_deref(), mine.lease_expires_at),
+            (None, None)
+        );
+        assert_eq!((mine.dispatched_at, mine.finished_at), (None, None));
+        let doomed = job::Entity::find_by_id(doomed.id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(doomed.status, JobStatus::Cancelled);
+        assert_eq!(doomed.attempts, 0);
+        assert!(doomed.finished_at.is_some());
+        let theirs = job::Entity::find_by_id(theirs.id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(theirs.status, JobStatus::Running);
+        assert_eq!(theirs.lease_owner.as_deref(), Some("w2"));
+        assert_eq!(checkpoint(&db, &mine, "w1").await, Checkpoint::LeaseLost);
+
+        let open = batch::Entity::find_by_id(open)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((open.queued_jobs, open.running_jobs), (1, 0));
+        assert_eq!(release_owned(&db, "w1").await.unwrap(), 0);
+    }
 }
