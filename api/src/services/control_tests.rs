@@ -2,8 +2,9 @@
 //! API's integration tests (`control.rs`).
 
 use bacowr_migrations::{Migrator, MigratorTrait};
-use bacowr_shared::entities::organization;
 use sea_orm::{ActiveModelTrait, Database, DatabaseConnection, IntoActiveModel};
+
+use bacowr_shared::testing::fixtures;
 
 use super::*;
 
@@ -18,32 +19,10 @@ async fn seed_job(
     let id = Uuid::now_v7();
     job::Model {
         id,
-        org_id: org,
-        batch_id: Some(batch),
-        row_index: row,
-        publisher_domain: "example.se".into(),
-        target_url: "https://target.example/".into(),
-        anchor_text: format!("anchor {row}"),
-        language: None,
         status,
-        attempts: 0,
-        lease_owner: None,
-        lease_expires_at: None,
-        error_code: None,
-        error_message: None,
-        tokens_in: 0,
-        tokens_out: 0,
-        cost_micros: 0,
-        created_at: now,
-        updated_at: now,
-        started_at: None,
-        finished_at: None,
         dispatched_at: Some(now),
         dispatches: 1,
-        not_before: None,
-        traceparent: None,
-        review_feedback: None,
-        attempt_floor: 0,
+        ..fixtures::job(org, Some(batch), row, now)
     }
     .into_active_model()
     .insert(db)
@@ -58,24 +37,11 @@ async fn sqlite_cancels_the_queued_jobs_of_the_batch_only() {
     assert_eq!(db.get_database_backend(), DbBackend::Sqlite);
     Migrator::up(&db, None).await.unwrap();
     let org = Uuid::now_v7();
-    organization::Model {
-        id: org,
-        name: "Embedded".into(),
-        created_at: Utc::now(),
-        max_running: None,
-        rate_per_minute: None,
-        org_rate_per_minute: None,
-        expensive_per_minute: None,
-        quota_jobs_per_month: None,
-        quota_tokens_per_month: None,
-        budget_day_micros: None,
-        budget_month_micros: None,
-        budget_job_micros: None,
-    }
-    .into_active_model()
-    .insert(&db)
-    .await
-    .unwrap();
+    fixtures::organization(org, "Embedded", Utc::now())
+        .into_active_model()
+        .insert(&db)
+        .await
+        .unwrap();
     let (target, other) = (Uuid::now_v7(), Uuid::now_v7());
     for id in [target, other] {
         batch::Model::new_queued(id, org, None, 3, Utc::now())

@@ -3,6 +3,7 @@
 //! ranges, compared between the two. The Postgres figures themselves are checked by hand in
 //! `analytics.rs`; this file checks that SQLite agrees with them.
 
+use bacowr_shared::testing::fixtures;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -14,7 +15,7 @@ use bacowr_api::analytics::{Range, backlinks, costs, jobs};
 use bacowr_migrations::{Migrator, MigratorTrait};
 use bacowr_shared::{
     domain::JobStatus,
-    entities::{article, batch, job, llm_call, organization},
+    entities::{article, batch, job, llm_call},
     testing::TestDatabase,
 };
 
@@ -31,20 +32,7 @@ struct Seeder<'a> {
 impl Seeder<'_> {
     async fn org(&self, name: &str) -> Uuid {
         let id = Uuid::now_v7();
-        let org = organization::Model {
-            id,
-            name: name.into(),
-            created_at: t("2025-01-01T00:00:00Z"),
-            max_running: None,
-            rate_per_minute: None,
-            org_rate_per_minute: None,
-            expensive_per_minute: None,
-            quota_jobs_per_month: None,
-            quota_tokens_per_month: None,
-            budget_day_micros: None,
-            budget_month_micros: None,
-            budget_job_micros: None,
-        };
+        let org = fixtures::organization(id, name, t("2025-01-01T00:00:00Z"));
         for db in self.dbs {
             org.clone().into_active_model().insert(*db).await.unwrap();
         }
@@ -85,32 +73,14 @@ impl Seeder<'_> {
         };
         let model = job::Model {
             id,
-            org_id: org,
-            batch_id: batch,
-            row_index: row,
             publisher_domain: publisher.into(),
             target_url: target.into(),
-            anchor_text: format!("anchor {row}"),
             language: Some("sv".into()),
             status,
             attempts: 1,
-            lease_owner: None,
-            lease_expires_at: None,
-            error_code: None,
-            error_message: None,
-            tokens_in: 0,
-            tokens_out: 0,
-            cost_micros: 0,
-            created_at: created,
-            updated_at: created,
             started_at: started,
             finished_at: finished,
-            dispatched_at: None,
-            dispatches: 0,
-            not_before: None,
-            traceparent: None,
-            review_feedback: None,
-            attempt_floor: 0,
+            ..fixtures::job(org, batch, row, created)
         };
         for db in self.dbs {
             model.clone().into_active_model().insert(*db).await.unwrap();

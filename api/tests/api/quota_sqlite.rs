@@ -2,6 +2,7 @@
 //! taken one at a time by the process-wide mutex, usage read with SQLite's SQL, the submission
 //! lock. The same behaviour on Postgres is `quotas.rs` and the worker's `budgets.rs`.
 
+use bacowr_shared::testing::fixtures;
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, DbBackend, IntoActiveModel,
@@ -35,18 +36,12 @@ async fn sqlite() -> DatabaseConnection {
 async fn org(db: &DatabaseConnection, limits: Limits) -> Uuid {
     let id = Uuid::now_v7();
     organization::Model {
-        id,
-        name: "Embedded".into(),
-        created_at: Utc::now(),
-        max_running: None,
-        rate_per_minute: None,
-        org_rate_per_minute: None,
-        expensive_per_minute: None,
         quota_jobs_per_month: limits.quota_jobs_per_month,
         quota_tokens_per_month: limits.quota_tokens_per_month,
         budget_day_micros: limits.budget_day_micros,
         budget_month_micros: limits.budget_month_micros,
         budget_job_micros: limits.budget_job_micros,
+        ..fixtures::organization(id, "Embedded", Utc::now())
     }
     .into_active_model()
     .insert(db)
@@ -60,32 +55,14 @@ async fn running_job(db: &DatabaseConnection, org: Uuid, row: i32) -> Uuid {
     let now = Utc::now();
     job::Model {
         id,
-        org_id: org,
-        batch_id: None,
-        row_index: row,
-        publisher_domain: "example.se".into(),
-        target_url: "https://target.example/".into(),
-        anchor_text: format!("anchor {row}"),
         language: Some("sv".into()),
         status: JobStatus::Running,
         attempts: 1,
         lease_owner: Some("w1".into()),
         lease_expires_at: Some(now + Duration::minutes(5)),
-        error_code: None,
-        error_message: None,
-        tokens_in: 0,
-        tokens_out: 0,
-        cost_micros: 0,
-        created_at: now,
-        updated_at: now,
         started_at: Some(now),
-        finished_at: None,
-        dispatched_at: None,
         dispatches: 1,
-        not_before: None,
-        traceparent: None,
-        review_feedback: None,
-        attempt_floor: 0,
+        ..fixtures::job(org, None, row, now)
     }
     .into_active_model()
     .insert(db)

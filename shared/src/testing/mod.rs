@@ -2,6 +2,7 @@
 //! Redis namespace per test, dropped afterwards. Leftovers of crashed runs are swept at start
 //! (the machine is reused across sessions).
 
+pub mod fixtures;
 mod servers;
 
 pub use servers::{PgCluster, RedisServer, free_port};

@@ -139,12 +139,11 @@ mod tests {
     //! worker's integration tests.
 
     use bacowr_migrations::{Migrator, MigratorTrait};
-    use bacowr_shared::{
-        domain::BatchStatus,
-        entities::{batch, organization},
-    };
+    use bacowr_shared::{domain::BatchStatus, entities::batch};
     use chrono::Duration;
     use sea_orm::{ActiveModelTrait, Database, IntoActiveModel};
+
+    use bacowr_shared::testing::fixtures;
 
     use super::*;
 
@@ -175,32 +174,15 @@ mod tests {
         let now = Utc::now();
         job::Model {
             id: Uuid::now_v7(),
-            org_id: org,
-            batch_id: Some(batch),
-            row_index: 0,
-            publisher_domain: "example.se".into(),
-            target_url: "https://target.example/".into(),
             anchor_text: "anchor".into(),
-            language: None,
             status: JobStatus::Running,
             attempts,
             lease_owner: Some(owner.into()),
             lease_expires_at: Some(now + Duration::minutes(5)),
-            error_code: None,
-            error_message: None,
-            tokens_in: 0,
-            tokens_out: 0,
-            cost_micros: 0,
-            created_at: now,
-            updated_at: now,
             started_at: Some(now),
-            finished_at: None,
             dispatched_at: Some(now),
             dispatches: 1,
-            not_before: None,
-            traceparent: None,
-            review_feedback: None,
-            attempt_floor: 0,
+            ..fixtures::job(org, Some(batch), 0, now)
         }
         .into_active_model()
         .insert(db)
@@ -212,24 +194,11 @@ mod tests {
     async fn sqlite_checkpoints_and_releases_owned_jobs() {
         let db = sqlite().await;
         let org = Uuid::now_v7();
-        organization::Model {
-            id: org,
-            name: "Embedded".into(),
-            created_at: Utc::now(),
-            max_running: None,
-            rate_per_minute: None,
-            org_rate_per_minute: None,
-            expensive_per_minute: None,
-            quota_jobs_per_month: None,
-            quota_tokens_per_month: None,
-            budget_day_micros: None,
-            budget_month_micros: None,
-            budget_job_micros: None,
-        }
-        .into_active_model()
-        .insert(&db)
-        .await
-        .unwrap();
+        fixtures::organization(org, "Embedded", Utc::now())
+            .into_active_model()
+            .insert(&db)
+            .await
+            .unwrap();
         let open = seed_batch(&db, org, BatchStatus::Running).await;
         let cancelled = seed_batch(&db, org, BatchStatus::Cancelled).await;
         let mine = running(&db, org, open, "w1", 2).await;
