@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod intake;
 pub mod live;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod ratelimit;

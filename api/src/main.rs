@@ -1,11 +1,12 @@
 //! `bacowr-api [serve]` runs the API; `bacowr-api create-org NAME` creates an organization
 //! and prints its first API key (once); `bacowr-api openapi` prints the OpenAPI document;
-//! `bacowr-api access-matrix` prints the role/scope matrix as the README shows it.
+//! `bacowr-api access-matrix` prints the role/scope matrix as the README shows it;
+//! `bacowr-api health` probes a running API's `/health` (the container healthcheck).
 
 use bacowr_api::{Application, openapi, services::orgs};
 use bacowr_shared::{config::Settings, db::connect_database, ids::OrgId, telemetry};
 
-const USAGE: &str = "usage: bacowr-api [serve | create-org NAME | org-max-running ORG_ID N|default | openapi | access-matrix]";
+const USAGE: &str = "usage: bacowr-api [serve | create-org NAME | org-max-running ORG_ID N|default | openapi | access-matrix | health]";
 
 #[tokio::main]
 async fn main() {
@@ -17,6 +18,9 @@ async fn main() {
         Some("openapi") => {
             print!("{}", openapi::document());
             0
+        }
+        Some("health") => {
+            bacowr_shared::probe::health_exit_code("bacowr-api", Ok(settings().api.listen)).await
         }
         Some("access-matrix") => {
             print!("{}", bacowr_api::access::markdown_table());

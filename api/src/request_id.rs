@@ -45,6 +45,14 @@ pub async fn middleware(
         method = %req.method(),
         path = %req.path(),
     );
+    // A caller's W3C trace context makes this request part of its trace (and the queued
+    // work with it: the job keeps the trace context the request ran in).
+    let traceparent = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    bacowr_shared::telemetry::set_parent(&span, traceparent.as_deref());
     let started = Instant::now();
     let result = REQUEST_ID
         .scope(id.clone(), next.call(req).instrument(span.clone()))

@@ -20,7 +20,7 @@ use crate::{
     auth::{OrgLimitsCache, jwt::JwtKeys},
     error::ApiError,
     live::hub::Hub,
-    middleware::{audit, headers},
+    middleware::{audit, headers, metrics},
     ratelimit::Limiter,
     request_id, routes,
     services::{accounts, idempotency},
@@ -69,6 +69,7 @@ impl Application {
             jwt: JwtKeys::new(&settings.auth)?,
             limiter,
             org_limits: OrgLimitsCache::default(),
+            metrics: std::sync::Arc::default(),
             events: Publisher::new(redis.clone(), &settings),
             live,
             prices: std::sync::Arc::new(prices),
@@ -117,7 +118,11 @@ fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .wrap(cors(&origins))
             .wrap(from_fn(audit::middleware))
             .wrap(from_fn(headers::middleware))
+            .wrap(from_fn(metrics::middleware))
             .wrap(from_fn(request_id::middleware))
+            // Outermost: a Sentry hub per request, and 5xx answers reported (scrubbed of
+            // credentials and bodies by the telemetry setup).
+            .wrap(sentry_actix::Sentry::new())
     })
     .listen(listener)?
     .run();

@@ -18,4 +18,6 @@ pub struct AppState {
     pub jwt: crate::auth::jwt::JwtKeys,
     pub limiter: crate::ratelimit::Limiter,
     pub org_limits: crate::auth::OrgLimitsCache,
+    /// This process's request counters and timings, for `/metrics`.
+    pub metrics: std::sync::Arc<crate::metrics::ApiMetrics>,
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod pricing;
+pub mod probe;
 pub mod qc;
 pub mod queue;
 pub mod quota;

@@ -31,6 +31,17 @@ impl Drop for TelemetryGuard {
 
 /// Installs the global subscriber. Call once per process, first thing in `main`.
 pub fn init(service: &'static str, settings: &TelemetrySettings) -> TelemetryGuard {
+    init_with(service, settings, None)
+}
+
+/// [`init`], exporting traces through `tracer_provider` instead of OTLP (tests pass an
+/// in-memory exporter). The log filter governs log lines only: spans reach the trace
+/// exporter at info whatever the log level, so turning logs down never breaks a trace.
+pub fn init_with(
+    service: &'static str,
+    settings: &TelemetrySettings,
+    tracer_provider: Option<SdkTracerProvider>,
+) -> TelemetryGuard {
     global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(settings.log_level.as_str()));
@@ -44,25 +55,39 @@ pub fn init(service: &'static str, settings: &TelemetrySettings) -> TelemetryGua
             .with_current_span(true)
             .with_span_list(false)
             .boxed()
-    };
+    }
+    .with_filter(filter);
 
-    let tracer_provider = (!settings.otlp_endpoint.is_empty())
-        .then(|| build_tracer_provider(service, &settings.otlp_endpoint))
-        .and_then(|r| r.map_err(|e| eprintln!("OTLP export disabled: {e}")).ok());
+    let service_name = if settings.service_name.is_empty() {
+        service.to_owned()
+    } else {
+        settings.service_name.clone()
+    };
+    let endpoint = Some(settings.otlp_endpoint.clone())
+        .filter(|e| !e.is_empty())
+        .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok())
+        .filter(|e| !e.is_empty());
+    let tracer_provider = tracer_provider.or_else(|| {
+        let endpoint = endpoint?;
+        build_tracer_provider(&service_name, settings, &endpoint)
+            .map_err(|e| eprintln!("OTLP export disabled: {e}"))
+            .ok()
+    });
+    if let Some(provider) = &tracer_provider {
+        global::set_tracer_provider(provider.clone());
+    }
     let otel_layer = tracer_provider.as_ref().map(|p| {
         tracing_opentelemetry::layer()
-            .with_tracer(p.tracer(service))
+            .with_tracer(p.tracer(service_name.clone()))
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
             .boxed()
     });
 
-    let sentry_guard = (!settings.sentry_dsn.is_empty()).then(|| {
-        sentry::init((
-            settings.sentry_dsn.as_str(),
-            sentry::ClientOptions::new()
-                .release(sentry::release_name!().unwrap_or_default())
-                .environment(settings.environment.clone()),
-        ))
-    });
+    let dsn = Some(settings.sentry_dsn.clone())
+        .filter(|d| !d.is_empty())
+        .or_else(|| std::env::var("SENTRY_DSN").ok())
+        .filter(|d| !d.is_empty());
+    let sentry_guard = dsn.map(|dsn| sentry::init((dsn, sentry_options(settings))));
     let sentry_layer = sentry_guard.as_ref().map(|_| {
         use sentry::integrations::tracing::{BreadcrumbLayer, ErrorLayer};
         // Errors become Sentry events; warnings and info become their breadcrumbs.
@@ -76,7 +101,6 @@ pub fn init(service: &'static str, settings: &TelemetrySettings) -> TelemetryGua
 
     // A second init (tests start many apps in one process) keeps the first subscriber.
     let _ = tracing_subscriber::registry()
-        .with(filter)
         .with(fmt_layer)
         .with(otel_layer)
         .with(sentry_layer)
@@ -88,8 +112,46 @@ pub fn init(service: &'static str, settings: &TelemetrySettings) -> TelemetryGua
     }
 }
 
+/// Sentry sees errors and who they happened to (the organization), never secrets or content:
+/// no default PII, and request data cut to method, URL and harmless headers before sending.
+fn sentry_options(settings: &TelemetrySettings) -> sentry::ClientOptions {
+    let mut options = sentry::ClientOptions::new()
+        .release(sentry::release_name!().unwrap_or_default())
+        .environment(settings.environment.clone());
+    options.send_default_pii = false;
+    // sentry-actix would otherwise buffer request bodies to attach them: article briefs
+    // and credentials must not leave.
+    options.max_request_body_size = sentry::MaxRequestBodySize::None;
+    options.before_send = Some(std::sync::Arc::new(|event| Some(scrub(event))));
+    options
+}
+
+/// Request headers Sentry may keep: nothing that authenticates or identifies a person.
+const SAFE_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "user-agent",
+    "x-request-id",
+];
+
+/// Strips request bodies, cookies, query strings and every header not known to be harmless
+/// (API keys, tokens and article text must never leave for a third party).
+pub fn scrub(mut event: sentry::protocol::Event<'static>) -> sentry::protocol::Event<'static> {
+    if let Some(request) = event.request.as_mut() {
+        request.data = None;
+        request.cookies = None;
+        request.query_string = None;
+        request.env.clear();
+        request
+            .headers
+            .retain(|name, _| SAFE_HEADERS.contains(&name.to_ascii_lowercase().as_str()));
+    }
+    event
+}
+
 fn build_tracer_provider(
-    service: &'static str,
+    service_name: &str,
+    settings: &TelemetrySettings,
     endpoint: &str,
 ) -> Result<SdkTracerProvider, opentelemetry_otlp::ExporterBuildError> {
     use opentelemetry_otlp::{WithExportConfig, WithHttpConfig as _};
@@ -98,15 +160,32 @@ fn build_tracer_provider(
         .with_endpoint(format!("{}/v1/traces", endpoint.trim_end_matches('/')))
         .with_headers(HashMap::new())
         .build()?;
-    let resource = opentelemetry_sdk::Resource::builder()
-        .with_service_name(service)
-        .build();
-    let provider = SdkTracerProvider::builder()
+    Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_resource(resource)
-        .build();
-    global::set_tracer_provider(provider.clone());
-    Ok(provider)
+        .with_resource(resource(service_name, settings))
+        .with_sampler(sampler(settings.sample_ratio))
+        .build())
+}
+
+/// Service name, version and environment on every exported span.
+pub fn resource(service_name: &str, settings: &TelemetrySettings) -> opentelemetry_sdk::Resource {
+    opentelemetry_sdk::Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .with_attributes([
+            opentelemetry::KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+            opentelemetry::KeyValue::new(
+                "deployment.environment.name",
+                settings.environment.clone(),
+            ),
+        ])
+        .build()
+}
+
+/// New traces are sampled at `ratio`; a trace started upstream keeps its caller's decision,
+/// so one request's spans are all kept or all dropped across the API, queue and workers.
+pub fn sampler(ratio: f64) -> opentelemetry_sdk::trace::Sampler {
+    use opentelemetry_sdk::trace::Sampler;
+    Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
 }
 
 struct MapCarrier<'a>(&'a mut HashMap<String, String>);

@@ -52,6 +52,14 @@ pub async fn handle(
         org_id,
         traceparent,
     } = &task;
+    // This task's own hub (see `crate::sentry_hub`): errors name the job and organization.
+    sentry::configure_scope(|scope| {
+        scope.set_user(Some(sentry::User {
+            id: Some(org_id.to_string()),
+            ..Default::default()
+        }));
+        scope.set_tag("job_id", job_id);
+    });
     let span = tracing::info_span!("generate_article", %job_id, %org_id);
     telemetry::set_parent(&span, traceparent.as_deref());
     process(&state, &task).instrument(span).await.map_err(|e| {
@@ -114,7 +122,8 @@ async fn run_claimed(state: &WorkerState, job: job::Model) -> Result<(), BoxDynE
     // The article is paid for: a Postgres hiccup must not throw it away. The lease is still
     // renewed meanwhile, and the write is idempotent (it checks the lease and attempt).
     let mut delay = std::time::Duration::from_millis(500);
-    let written = loop {
+    let store_span = tracing::info_span!("store_outcome", status = ?status);
+    let written = async { loop {
         match store::record_outcome_reporting(
             &state.db,
             &job,
@@ -124,15 +133,17 @@ async fn run_claimed(state: &WorkerState, job: job::Model) -> Result<(), BoxDynE
         )
         .await
         {
-            Ok(written) => break written,
+            Ok(written) => break Ok(written),
             Err(e) if delay <= lease => {
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "writing the outcome failed; retrying");
                 tokio::time::sleep(delay).await;
                 delay *= 2;
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => break Err(e),
         }
-    };
+    } }
+    .instrument(store_span)
+    .await?;
     drop(renewal);
     if budgeted && !calls.is_empty() {
         // The calls are recorded: the 80% alerts of tokens and spend, once per period.

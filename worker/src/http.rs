@@ -63,17 +63,32 @@ async fn handle(req: Request<Incoming>, state: Arc<WorkerState>) -> Result<Reply
             json!({"status": "ok", "worker": state.owner}).to_string(),
         ),
         "/ready" => ready(&state).await,
-        "/metrics" => reply(
-            StatusCode::OK,
-            "text/plain; version=0.0.4",
-            state.metrics.render(),
-        ),
+        "/metrics" => metrics(&state).await,
         _ => reply(
             StatusCode::NOT_FOUND,
             "application/json",
             json!({"detail": "no such route"}).to_string(),
         ),
     })
+}
+
+/// Every worker reports the queue depth it reads now, so any one scrape target tells it; a
+/// Redis hiccup falls back to the active dispatcher's last reading.
+async fn metrics(state: &WorkerState) -> Reply {
+    let config = bacowr_shared::queue::queue_config(&state.settings);
+    let mut conn = state.redis.clone();
+    let depth = tokio::time::timeout(
+        Duration::from_secs(1),
+        crate::dispatch::recover::queue_depth(&mut conn, &config),
+    )
+    .await
+    .ok()
+    .and_then(Result::ok);
+    reply(
+        StatusCode::OK,
+        crate::metrics::CONTENT_TYPE,
+        state.metrics.render(&state.router.status(), depth),
+    )
 }
 
 async fn ready(state: &WorkerState) -> Reply {

@@ -12,6 +12,7 @@ pub mod provider;
 pub mod qc;
 pub mod router;
 mod runtime;
+mod sentry_hub;
 pub mod store;
 pub mod webhooks;
 

@@ -1,5 +1,7 @@
 //! `bacowr-worker`: runs until SIGTERM/SIGINT, then finishes in-flight jobs within the grace
 //! period. Exits non-zero if its workers stop on their own, so a supervisor restarts it.
+//! `bacowr-worker health` probes a running worker's `/health` on `worker.http_listen` (the
+//! container healthcheck).
 
 use bacowr_shared::{config::Settings, telemetry};
 
@@ -9,6 +11,17 @@ async fn main() {
         eprintln!("bacowr-worker: {e}");
         std::process::exit(2)
     });
+    if std::env::args().nth(1).as_deref() == Some("health") {
+        let listen = &settings.worker.http_listen;
+        let addr = if listen.is_empty() {
+            Err("worker.http_listen is empty: the worker serves no /health".to_owned())
+        } else {
+            listen
+                .parse()
+                .map_err(|e| format!("worker.http_listen {listen:?}: {e}"))
+        };
+        std::process::exit(bacowr_shared::probe::health_exit_code("bacowr-worker", addr).await);
+    }
     let _telemetry = telemetry::init("bacowr-worker", &settings.telemetry);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let stopping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

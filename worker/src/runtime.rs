@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use apalis::prelude::*;
+use apalis::{layers::sentry::SentryLayer, prelude::*};
 
 use bacowr_shared::{
     config::Settings,
@@ -24,6 +24,7 @@ use crate::{
     handler::{WorkerState, handle},
     metrics::Metrics,
     router::Router,
+    sentry_hub::HubPerTask,
     store, webhooks,
 };
 
@@ -78,7 +79,7 @@ pub async fn start(
         db: db.clone(),
         redis: redis.clone(),
         fetcher,
-        router: Router::new(&settings, redis.clone(), prices)?,
+        router: Router::new(&settings, redis.clone(), prices)?.with_metrics(metrics.clone()),
         owner: worker_name(0),
         settings: settings.clone(),
         metrics: metrics.clone(),
@@ -135,6 +136,8 @@ pub async fn start(
     let mut monitor = Monitor::new().register(move |restart| {
         WorkerBuilder::new(worker_name(restart))
             .backend(storage.clone().poll_with_interval(poll))
+            .layer(HubPerTask)
+            .layer(SentryLayer::new())
             .data(state.clone())
             .concurrency(concurrency)
             .parallelize(tokio::spawn)
@@ -151,6 +154,8 @@ pub async fn start(
         monitor = monitor.register(move |restart| {
             WorkerBuilder::new(format!("{}-webhooks", worker_name(restart)))
                 .backend(queue.clone().poll_with_interval(poll))
+                .layer(HubPerTask)
+                .layer(SentryLayer::new())
                 .data(hooks.clone())
                 .concurrency(concurrency)
                 .parallelize(tokio::spawn)

@@ -153,6 +153,14 @@ pub async fn middleware(
         let outcome = match identify::caller(&state, req.request()).await {
             Ok(caller) => {
                 req.extensions_mut().insert(caller);
+                // The request's own hub (sentry-actix): errors say whose request it was.
+                sentry::configure_scope(|scope| {
+                    scope.set_user(Some(sentry::User {
+                        id: Some(caller.org_id.to_string()),
+                        username: Some(caller.label()),
+                        ..Default::default()
+                    }));
+                });
                 limits::charge(&state, req.request(), &caller)
                     .await
                     .map(|()| caller)

@@ -1,5 +1,6 @@
-//! Middleware every request passes: response hardening headers and the audit log.
+//! Middleware every request passes: response hardening headers, the audit log and metrics.
 //! (The request id lives in `crate::request_id`; it wraps these.)
 
 pub mod audit;
 pub mod headers;
+pub mod metrics;

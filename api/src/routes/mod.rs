@@ -11,6 +11,7 @@ pub mod export;
 pub mod health;
 pub mod items;
 pub mod jobs;
+pub mod metrics;
 pub mod org;
 pub mod params;
 pub mod providers;
@@ -29,6 +30,7 @@ use crate::{openapi, services::submission::Accepted};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::health)
         .service(health::ready)
+        .service(metrics::metrics)
         .service(openapi::serve)
         .service(crate::docs::index)
         .service(crate::docs::file)

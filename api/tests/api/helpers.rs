@@ -21,6 +21,30 @@ pub struct TestApp {
     test_redis: TestRedis,
 }
 
+/// Spans of every trace a test starts with a sampled `traceparent`, exported in memory.
+pub static SPANS: LazyLock<opentelemetry_sdk::trace::InMemorySpanExporter> =
+    LazyLock::new(opentelemetry_sdk::trace::InMemorySpanExporter::default);
+
+/// The process's one telemetry setup, as the binaries run it, with an in-memory span
+/// exporter. Sampling 0: only traces a test starts itself (with a sampled `traceparent`) are
+/// kept, so the exporter holds those and nothing of the other tests. Logs with `TEST_LOG`.
+static TELEMETRY: LazyLock<()> = LazyLock::new(|| {
+    let mut t = base_settings().telemetry;
+    t.log_format = "pretty".into();
+    t.sample_ratio = 0.0;
+    if std::env::var_os("TEST_LOG").is_none() {
+        t.log_level = "off".into();
+    }
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_simple_exporter(SPANS.clone())
+        .with_sampler(bacowr_shared::telemetry::sampler(t.sample_ratio))
+        .with_resource(bacowr_shared::telemetry::resource("bacowr-test", &t))
+        .build();
+    let guard = bacowr_shared::telemetry::init_with("bacowr-test", &t, Some(provider));
+    // Kept for the life of the test process.
+    std::mem::forget(guard);
+});
+
 pub fn base_settings() -> Settings {
     Settings::from_figment(Settings::figment(None)).expect("default settings load")
 }
@@ -49,11 +73,7 @@ impl TestApp {
         database_url: String,
         configure: impl FnOnce(&mut Settings),
     ) -> Self {
-        if std::env::var_os("TEST_LOG").is_some() {
-            let mut t = base_settings().telemetry;
-            t.log_format = "pretty".into();
-            let _ = Box::leak(Box::new(bacowr_shared::telemetry::init("test", &t)));
-        }
+        LazyLock::force(&TELEMETRY);
         let test_redis = TestRedis::create().await;
         let mut settings = base_settings();
         settings.database.url = database_url.clone();

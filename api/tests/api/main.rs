@@ -13,6 +13,7 @@ mod helpers;
 mod intake;
 mod jobs;
 mod live;
+mod observability;
 mod openapi;
 mod operations;
 mod outage;

@@ -147,8 +147,11 @@ pub struct TelemetrySettings {
     pub log_format: String,
     pub log_level: String,
     pub otlp_endpoint: String,
+    pub service_name: String,
+    pub sample_ratio: f64,
     pub sentry_dsn: String,
     pub environment: String,
+    pub metrics_token: String,
 }
 
 impl Settings {
@@ -189,6 +192,9 @@ impl Settings {
         }
         if self.api.max_body_bytes < 1024 {
             return invalid("api.max_body_bytes", "must be at least 1024");
+        }
+        if !(0.0..=1.0).contains(&self.telemetry.sample_ratio) {
+            return invalid("telemetry.sample_ratio", "must be between 0.0 and 1.0");
         }
         if !self.api.public_url.is_empty() {
             match url::Url::parse(&self.api.public_url) {

@@ -169,6 +169,9 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
         )
         .await;
         let first = input(&verified.body_markdown);
+        state
+            .metrics
+            .qc_failed(first.failed().map(|c| c.check.as_str()));
         let (body, report, fixes) = if first.passed {
             (verified.body_markdown, first, Vec::new())
         } else {

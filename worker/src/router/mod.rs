@@ -7,13 +7,14 @@
 
 pub mod breaker;
 pub mod budget;
+mod observe;
 pub mod ratelimit;
 mod status;
 mod stop;
 
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant as StdInstant},
 };
 
@@ -27,6 +28,7 @@ use bacowr_shared::{
 };
 
 use crate::{
+    metrics::Metrics,
     pipeline::CallRecord,
     provider::{Action, Client, ErrorClass, Generation, GenerationRequest, ProviderError},
 };
@@ -57,6 +59,7 @@ pub struct Router {
     backoff_initial: Duration,
     backoff_max: Duration,
     max_wait: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl Router {
@@ -97,6 +100,7 @@ impl Router {
             backoff_initial: Duration::from_millis(settings.provider.backoff_initial_ms),
             backoff_max: Duration::from_millis(settings.provider.backoff_max_ms),
             max_wait: Duration::from_secs(r.max_wait_secs),
+            metrics: Arc::new(Metrics::default()),
         })
     }
 
@@ -265,8 +269,20 @@ impl Router {
                 return Err(last);
             }
             let started = StdInstant::now();
-            let span = tracing::info_span!("provider_call", deployment = %d.name, model = %d.settings.model, kind = %d.settings.kind);
-            let result = tracing::Instrument::instrument(d.client.generate(request), span).await;
+            let span = tracing::info_span!(
+                "provider_call",
+                deployment = %d.name,
+                model = %d.settings.model,
+                kind = %d.settings.kind,
+                outcome = tracing::field::Empty,
+                http_status = tracing::field::Empty,
+                tokens_in = tracing::field::Empty,
+                tokens_out = tracing::field::Empty,
+                cost_usd = tracing::field::Empty,
+                latency_ms = tracing::field::Empty,
+            );
+            let result =
+                tracing::Instrument::instrument(d.client.generate(request), span.clone()).await;
             let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
             match result {
                 Ok(g) => {
@@ -291,6 +307,7 @@ impl Router {
                         error: None,
                         retry_after_ms: None,
                     });
+                    self.observe(d, &span, calls.last().expect("pushed above"));
                     budget::settle(budget, held, calls.last()).await;
                     return Ok(g);
                 }
@@ -319,6 +336,7 @@ impl Router {
                         error: Some(e.message.chars().take(2000).collect()),
                         retry_after_ms: e.retry_after.map(|r| r.as_millis() as i64),
                     });
+                    self.observe(d, &span, calls.last().expect("pushed above"));
                     budget::settle(budget, held, calls.last()).await;
                     tracing::warn!(deployment = %d.name, class = e.outcome(), error = %e.message, "provider call failed");
                     if e.class.action() != Action::Retry {

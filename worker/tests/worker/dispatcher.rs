@@ -60,6 +60,18 @@ async fn one_dispatcher_leads_and_another_takes_over_within_seconds_when_it_dies
     })
     .await;
     let leader = first.iter().position(|l| *l).unwrap();
+    // The container healthcheck: `bacowr-worker health` probes the worker's own /health.
+    let probe = |port: u16| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_bacowr-worker"))
+            .arg("health")
+            .env("BACOWR_WORKER__HTTP_LISTEN", format!("0.0.0.0:{port}"))
+            .output()
+            .unwrap()
+    };
+    assert!(probe(ports[0]).status.success());
+    let down = probe(free_port());
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("unhealthy"));
 
     let org = create_org(&s.db, "Agency", None).await;
     let (batch, _) = seed_batch(&s.db, org, 30, Utc::now()).await;

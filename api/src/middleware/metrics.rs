@@ -1,0 +1,45 @@
+//! Counts and times every request by route template, method and status for `/metrics`.
+
+use std::time::Instant;
+
+use actix_web::{
+    Error,
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    middleware::Next,
+    web,
+};
+
+use crate::state::AppState;
+
+/// The label for paths no route serves: raw paths would make the label set unbounded.
+const UNMATCHED: &str = "unmatched";
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let method = req.method().clone();
+    let started = Instant::now();
+    let result = next.call(req).await;
+    if let Some(metrics) = metrics {
+        let (route, status) = match &result {
+            // Routing has run by now, so the request knows the template it matched.
+            Ok(res) => (
+                res.request().match_pattern(),
+                res.response().status().as_u16(),
+            ),
+            Err(e) => (None, e.as_response_error().status_code().as_u16()),
+        };
+        metrics.observe(
+            route.as_deref().unwrap_or(UNMATCHED),
+            method.as_str(),
+            status,
+            started.elapsed(),
+        );
+    }
+    result
+}
