@@ -13,6 +13,9 @@ pub struct FaultProfile {
     /// Base latency, and up to this much more, uniformly.
     pub latency_ms: u64,
     pub latency_jitter_ms: u64,
+    /// Latency of faulted answers instead, e.g. a provider that sheds load answers 503 at
+    /// once; unset: the same as successful ones.
+    pub error_latency_ms: Option<u64>,
     /// Share of calls (0-1) answered with `error_status` (500, 502, 503, 529, 429…).
     pub error_rate: f64,
     pub error_status: u16,
@@ -118,6 +121,16 @@ impl RouteChaos {
     }
 
     pub fn decide(&mut self) -> Decision {
+        let mut decision = self.decide_fault();
+        if decision.fault.is_some()
+            && let Some(ms) = self.profile.error_latency_ms
+        {
+            decision.latency = Duration::from_millis(ms);
+        }
+        decision
+    }
+
+    fn decide_fault(&mut self) -> Decision {
         let p = self.profile.clone();
         let jitter = if p.latency_jitter_ms > 0 {
             (self.roll() * p.latency_jitter_ms as f64) as u64
