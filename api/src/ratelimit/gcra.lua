@@ -11,7 +11,8 @@ local best = nil
 for i = 1, #KEYS do
   local period = tonumber(ARGV[2 * i - 1])
   local limit = tonumber(ARGV[2 * i])
-  local interval = math.floor(period / limit)
+  -- At least a microsecond: a huge limit must not make every figure below 0/0.
+  local interval = math.max(math.floor(period / limit), 1)
   local capacity = interval * limit
   local tat = tonumber(redis.call('GET', KEYS[i]) or now)
   if tat < now then tat = now end

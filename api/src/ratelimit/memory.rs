@@ -56,7 +56,9 @@ pub(super) fn evaluate(buckets: &[Bucket], tats: &[i64], now: i64) -> (Decision,
     for (b, &tat) in buckets.iter().zip(tats) {
         let period = b.period.as_micros() as i64;
         let limit = i64::from(b.limit);
-        let interval = period / limit;
+        // At least a microsecond: a limit above one per microsecond (a "no limit" set as a
+        // huge number) must not divide by zero below.
+        let interval = (period / limit.max(1)).max(1);
         let capacity = interval * limit;
         let tat = tat.max(now);
         let new_tat = tat + interval;
@@ -90,6 +92,15 @@ mod tests {
 
     fn bucket(key: &str, limit: u32) -> Bucket {
         Bucket::per_minute(key, limit)
+    }
+
+    #[test]
+    fn a_limit_finer_than_a_microsecond_allows_instead_of_panicking() {
+        let store = MemoryStore::default();
+        let b = [bucket("k", 1_000_000_000)];
+        for _ in 0..3 {
+            assert!(store.check(&b).allowed);
+        }
     }
 
     #[test]

@@ -106,15 +106,16 @@ async fn wait_ms(state: &AppState, key: &str, per_minute: u32) -> i64 {
         return 0;
     }
     let mut conn = state.redis.clone();
-    let key = format!("{}:ratelimit:{key}", state.settings.redis.namespace);
+    // The worker's limiter keeps due times in microseconds under `…:us`.
+    let key = format!("{}:ratelimit:{key}:us", state.settings.redis.namespace);
     let tat: Option<f64> = conn.get(&key).await.unwrap_or(None);
     let time: Result<(i64, i64), _> = redis::cmd("TIME").query_async(&mut conn).await;
     let (Some(tat), Ok((secs, micros))) = (tat, time) else {
         return 0;
     };
-    let now = secs as f64 * 1000.0 + micros as f64 / 1000.0;
+    let now = secs as f64 * 1_000_000.0 + micros as f64;
     // The limiter admits a call once everything booked before it is due.
-    (tat - now).max(0.0).ceil() as i64
+    ((tat - now).max(0.0) / 1000.0).ceil() as i64
 }
 
 /// Each deployment's breaker states, recent success rate and latency, and rate budget.

@@ -6,12 +6,14 @@ use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use redis::{Script, aio::ConnectionManager};
 
-/// Books one request on KEYS[1] and ARGV[3] tokens on KEYS[2] (intervals in ms per unit in
-/// ARGV[1], ARGV[2]; 0 = no limit), both or neither. Returns -1 when booked, else the whole
-/// milliseconds to wait until both fit.
+/// Books one request on KEYS[1] and ARGV[3] tokens on KEYS[2] (intervals in microseconds
+/// per unit in ARGV[1], ARGV[2]; 0 = no limit), both or neither. Returns -1 when booked, else
+/// the whole milliseconds to wait until both fit. Time is kept in microseconds: on a
+/// millisecond clock a call landing in the same millisecond as a fractional due time was told
+/// to wait a whole millisecond (then a timer tick more) though it was within its budget.
 const GCRA: &str = r#"
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local wait = 0
 local tats = {}
 for i = 1, 2 do
@@ -26,14 +28,14 @@ for i = 1, 2 do
   end
 end
 if wait > 0 then
-  return math.ceil(wait)
+  return math.ceil(wait / 1000)
 end
 local costs = {1, tonumber(ARGV[3])}
 for i = 1, 2 do
   local interval = tonumber(ARGV[i])
   if interval > 0 then
     local new_tat = tats[i] + interval * costs[i]
-    redis.call('SET', KEYS[i], new_tat, 'PX', math.ceil(new_tat - now) + 1000)
+    redis.call('SET', KEYS[i], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1000)
   end
 end
 return -1
@@ -55,11 +57,11 @@ pub struct Limits<'a> {
     pub tokens: u32,
 }
 
-fn interval_ms(per_minute: u32) -> f64 {
+fn interval_us(per_minute: u32) -> f64 {
     if per_minute == 0 {
         0.0
     } else {
-        60_000.0 / f64::from(per_minute)
+        60_000_000.0 / f64::from(per_minute)
     }
 }
 
@@ -78,15 +80,17 @@ impl RateLimiter {
         if limits.rpm == 0 && limits.tpm == 0 {
             return Duration::ZERO;
         }
-        let rpm_key = format!("{}:ratelimit:{}:rpm", self.namespace, limits.deployment);
-        let tpm_key = format!("{}:ratelimit:{}:tpm", self.namespace, limits.deployment);
+        // `:us`: due times in microseconds. A new name, so a rolling deploy never has old
+        // workers read these as milliseconds (they would wait for ages) or the other way.
+        let rpm_key = format!("{}:ratelimit:{}:rpm:us", self.namespace, limits.deployment);
+        let tpm_key = format!("{}:ratelimit:{}:tpm:us", self.namespace, limits.deployment);
         let mut conn = self.redis.clone();
         let result: Result<i64, _> = self
             .script
             .key(&rpm_key)
             .key(&tpm_key)
-            .arg(interval_ms(limits.rpm))
-            .arg(interval_ms(limits.tpm))
+            .arg(interval_us(limits.rpm))
+            .arg(interval_us(limits.tpm))
             .arg(limits.tokens)
             .invoke_async(&mut conn)
             .await;
@@ -95,20 +99,20 @@ impl RateLimiter {
             Ok(wait_ms) => Duration::from_millis(wait_ms.max(1) as u64),
             Err(e) => {
                 tracing::warn!(error = %e, "fleet rate limiter unavailable; limiting this process only");
-                self.check_local(&rpm_key, interval_ms(limits.rpm), 1)
-                    .max(self.check_local(&tpm_key, interval_ms(limits.tpm), limits.tokens))
+                self.check_local(&rpm_key, interval_us(limits.rpm), 1)
+                    .max(self.check_local(&tpm_key, interval_us(limits.tpm), limits.tokens))
             }
         }
     }
 
-    fn check_local(&self, key: &str, interval_ms: f64, cost: u32) -> Duration {
-        if interval_ms == 0.0 {
+    fn check_local(&self, key: &str, interval_us: f64, cost: u32) -> Duration {
+        if interval_us == 0.0 {
             return Duration::ZERO;
         }
         let now = tokio::time::Instant::now();
         let mut local = self.local.lock().expect("limiter lock");
         let tat = local.get(key).copied().unwrap_or(now).max(now);
-        let interval = Duration::from_micros((interval_ms * 1000.0) as u64);
+        let interval = Duration::from_micros(interval_us as u64);
         if tat > now {
             return tat - now;
         }
