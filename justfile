@@ -2,7 +2,7 @@
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
 # Local defaults: Postgres and Redis on 127.0.0.1, the provider simulator on :7777.
-export BACOWR_DATABASE__URL := env_var_or_default("BACOWR_DATABASE__URL", "postgres://postgres@127.0.0.1:5432/bacowr")
+export BACOWR_DATABASE__URL := env_var_or_default("BACOWR_DATABASE__URL", "postgres://postgres@127.0.0.1:5432/bacowr?sslmode=disable")
 export BACOWR_TELEMETRY__LOG_FORMAT := env_var_or_default("BACOWR_TELEMETRY__LOG_FORMAT", "pretty")
 
 default:
