@@ -6,6 +6,7 @@ pub mod control;
 pub mod enqueue;
 pub mod estimate;
 pub mod idempotency;
+pub mod job_rows;
 pub mod orgs;
 pub mod quota;
 pub mod review;

@@ -2,7 +2,7 @@
 //! after commit, the dispatcher is woken to push the jobs to the workers.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, DatabaseTransaction, DbErr, EntityTrait, TransactionTrait};
+use sea_orm::{DatabaseTransaction, DbErr, EntityTrait, TransactionTrait};
 
 use bacowr_shared::{
     domain::{BatchStatus, JobStatus, LinkAssignment},
@@ -11,19 +11,15 @@ use bacowr_shared::{
     ids::{BatchId, JobId, OrgId},
     qc,
     quota::check::Demand,
-    telemetry,
 };
 
-use super::{enqueue, estimate, idempotency::IdempotencyKey, quota};
+use super::{enqueue, estimate, idempotency::IdempotencyKey, job_rows::insert_jobs, quota};
 use crate::{
     error::ApiError,
     intake::Submission,
     routes::views::{BatchView, JobView},
     state::AppState,
 };
-
-/// Rows per INSERT: 26 columns × 1,000 would pass Postgres' 65,535-parameter limit.
-const INSERT_CHUNK: usize = 500;
 
 /// The answer to send: fresh or replayed, always the same JSON for the same key.
 pub struct Accepted {
@@ -187,55 +183,6 @@ async fn publish_accepted(
     });
     let events: Vec<LiveEvent> = batch.into_iter().chain(queued).collect();
     state.events.publish_many(&events).await;
-}
-
-async fn insert_jobs(
-    txn: &DatabaseTransaction,
-    org_id: OrgId,
-    batch_id: Option<BatchId>,
-    links: &[LinkAssignment],
-) -> Result<Vec<JobId>, ApiError> {
-    let now = Utc::now();
-    let traceparent = telemetry::current_traceparent();
-    let ids: Vec<JobId> = links.iter().map(|_| JobId::new()).collect();
-    for (chunk_no, chunk) in links.chunks(INSERT_CHUNK).enumerate() {
-        let rows = chunk.iter().enumerate().map(|(i, link)| {
-            let row = chunk_no * INSERT_CHUNK + i;
-            job::ActiveModel {
-                id: Set(ids[row].uuid()),
-                org_id: Set(org_id.uuid()),
-                batch_id: Set(batch_id.map(|b| b.uuid())),
-                row_index: Set(i32::try_from(row).unwrap_or(i32::MAX)),
-                publisher_domain: Set(link.publisher_domain.as_str().to_owned()),
-                target_url: Set(link.target_url.as_str().to_owned()),
-                anchor_text: Set(link.anchor_text.as_str().to_owned()),
-                language: Set(link.language.as_ref().map(|l| l.as_str().to_owned())),
-                status: Set(JobStatus::Queued),
-                attempts: Set(0),
-                lease_owner: Set(None),
-                lease_expires_at: Set(None),
-                error_code: Set(None),
-                error_message: Set(None),
-                tokens_in: Set(0),
-                tokens_out: Set(0),
-                cost_micros: Set(0),
-                created_at: Set(now),
-                updated_at: Set(now),
-                started_at: Set(None),
-                finished_at: Set(None),
-                dispatched_at: Set(None),
-                dispatches: Set(0),
-                not_before: Set(None),
-                traceparent: Set(traceparent.clone()),
-                review_feedback: Set(None),
-                attempt_floor: Set(0),
-            }
-        });
-        job::Entity::insert_many(rows)
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(ids)
 }
 
 async fn jobs_models(txn: &DatabaseTransaction, ids: &[JobId]) -> Result<job::Model, DbErr> {
