@@ -222,3 +222,41 @@ pub fn set_parent(span: &tracing::Span, traceparent: Option<&str>) {
     let context = global::get_text_map_propagator(|p| p.extract(&MapCarrier(&mut map)));
     let _ = span.set_parent(context);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentry_events_lose_credentials_bodies_and_query_strings() {
+        let request = sentry::protocol::Request {
+            method: Some("POST".into()),
+            data: Some(r#"{"links":[{"anchor_text":"secret brief"}]}"#.into()),
+            query_string: Some("token=abc".into()),
+            cookies: Some("session=xyz".into()),
+            headers: [
+                ("Authorization", "Bearer bcw_live_secret"),
+                ("Cookie", "session=xyz"),
+                ("X-Api-Key", "bcw_other"),
+                ("User-Agent", "agency-client/1.0"),
+                ("x-request-id", "req_1"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+            ..Default::default()
+        };
+        let event = sentry::protocol::Event {
+            request: Some(request),
+            ..Default::default()
+        };
+        let scrubbed = scrub(event).request.unwrap();
+        assert_eq!(scrubbed.method.as_deref(), Some("POST"));
+        assert!(scrubbed.data.is_none());
+        assert!(scrubbed.query_string.is_none());
+        assert!(scrubbed.cookies.is_none());
+        let mut kept: Vec<&str> = scrubbed.headers.keys().map(String::as_str).collect();
+        kept.sort_unstable();
+        assert_eq!(kept, ["User-Agent", "x-request-id"]);
+    }
+}
