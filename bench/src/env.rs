@@ -25,14 +25,23 @@ impl Env {
         }
     }
 
+    /// The scratch database, without TLS: over loopback TLS buys nothing and costs a
+    /// delayed-ACK stall per large statement (bench/README.md, finding 1).
+    pub fn db_url(&self) -> String {
+        format!("{}?sslmode=disable", self.db.url)
+    }
+
     pub async fn connect(&self) -> DatabaseConnection {
-        self.db.connect().await
+        sea_orm::Database::connect(self.db_url())
+            .await
+            .expect("connect to the scratch database")
     }
 
     /// The settings every BACOWR process of this run shares.
     fn base_env(&self) -> Vec<(String, String)> {
+        let db_url = self.db_url();
         [
-            ("BACOWR_DATABASE__URL", self.db.url.as_str()),
+            ("BACOWR_DATABASE__URL", db_url.as_str()),
             ("BACOWR_DATABASE__AUTO_MIGRATE", "true"),
             ("BACOWR_DATABASE__MAX_CONNECTIONS", "20"),
             ("BACOWR_REDIS__URL", self.redis.url.as_str()),

@@ -19,7 +19,7 @@ const CONNECTIONS: usize = 64;
 pub async fn run(runs: usize, quick: bool) -> Result<Vec<Row>, BoxError> {
     let duration = Duration::from_secs(if quick { 2 } else { 10 });
     let warmup = Duration::from_secs(if quick { 1 } else { 2 });
-    let mut f: [Vec<f64>; 8] = Default::default();
+    let mut f: [Vec<f64>; 10] = Default::default();
     for run in 0..runs {
         let env = Env::new().await;
         let (api, port) = env.api(&[]).await?;
@@ -72,6 +72,28 @@ pub async fn run(runs: usize, quick: bool) -> Result<Vec<Row>, BoxError> {
                 }
             })
         };
+        // Where the time goes: the same server's unauthenticated liveness route, and an
+        // authenticated route that reads nothing else (auth, rate limit, one query).
+        let mut parts = Vec::new();
+        for (path, bearer) in [("/health", None), ("/api/v1/me", Some(key.clone()))] {
+            let l = load::run(&Load {
+                port,
+                path: path.into(),
+                bearer,
+                connections: CONNECTIONS,
+                warmup,
+                duration,
+            })
+            .await?;
+            let s = Samples::from_durations(&l.latencies);
+            eprintln!(
+                "P2 run {run}: {path}: {:.0} req/s p50 {:.2} ms p99 {:.2} ms",
+                l.rate(),
+                s.pct(0.5),
+                s.pct(0.99)
+            );
+            parts.push(l.rate());
+        }
         let api_load = load::run(&Load {
             port,
             path: format!("/api/v1/batches/{id}"),
@@ -105,6 +127,8 @@ pub async fn run(runs: usize, quick: bool) -> Result<Vec<Row>, BoxError> {
             a.pct(0.99) / p.pct(0.99),
             idle,
             loaded,
+            parts[0],
+            parts[1],
         ]) {
             slot.push(v);
         }
@@ -128,6 +152,16 @@ pub async fn run(runs: usize, quick: bool) -> Result<Vec<Row>, BoxError> {
             format!("{:.2} ms", m[1]),
             format!("{:.2} ms (constant)", m[3]),
             Some(m[5]),
+            Target::report(),
+        ),
+        Row::new(
+            "P2",
+            "where it goes: GET /health (no credential, no I/O); GET /api/v1/me (API key \
+             lookup in Postgres, rate limit in Redis)"
+                .into(),
+            format!("{:.0} / {:.0} req/s", m[8], m[9]),
+            "—".into(),
+            None,
             Target::report(),
         ),
         Row::new(

@@ -90,9 +90,11 @@ async fn makespan(env: &Env, links: usize, failing: bool) -> Result<(Duration, i
     };
     vars.push(("BACOWR_ROUTER__CHAIN".into(), chain.into()));
     vars.push(("BACOWR_WORKER__CONCURRENCY".into(), CONCURRENCY.to_string()));
+    // Twice the slots: the organization's cap must not be what limits one batch on an
+    // otherwise idle fleet, and a slot that frees finds its next task already in Redis.
     vars.push((
         "BACOWR_DISPATCH__ORG_MAX_RUNNING".into(),
-        (WORKERS * CONCURRENCY).to_string(),
+        (2 * WORKERS * CONCURRENCY).to_string(),
     ));
     let extra: Vec<(&str, String)> = vars.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     let mut workers = Vec::new();
