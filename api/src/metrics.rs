@@ -121,18 +121,18 @@ struct Progress {
     percent: f64,
 }
 
+/// From the batches' own review counters (kept in step with their items in the same
+/// transactions), so a scrape reads one row per batch, never the items.
 async fn review_progress(db: &DatabaseConnection) -> Result<Vec<Progress>, DbErr> {
     let sql = format!(
-        "SELECT batch_id, \
-           CAST(100.0 * SUM(CASE WHEN status IN ('approved', 'rejected') THEN 1 ELSE 0 END) \
-             / COUNT(*) AS DOUBLE PRECISION) AS percent \
-         FROM review_items \
-         WHERE batch_id IN ( \
-           SELECT DISTINCT batch_id FROM review_items \
-           WHERE batch_id IS NOT NULL \
-             AND (status IN ('pending', 'regenerating') OR reviewed_at > $1)) \
-         GROUP BY batch_id \
-         ORDER BY MAX(created_at) DESC \
+        "SELECT id AS batch_id, \
+           CAST(100.0 * (approved_items + rejected_items) \
+             / (pending_items + regenerating_items + approved_items + rejected_items) \
+             AS DOUBLE PRECISION) AS percent \
+         FROM batches \
+         WHERE pending_items + regenerating_items + approved_items + rejected_items > 0 \
+           AND (pending_items + regenerating_items > 0 OR completed_at > $1) \
+         ORDER BY created_at DESC \
          LIMIT {REVIEW_BATCHES}"
     );
     let since = chrono::Utc::now() - chrono::Duration::hours(1);
