@@ -63,18 +63,10 @@ const INSERT_FROM_JSON: &str = "INSERT INTO jobs (id, org_id, batch_id, row_inde
        target_url text, anchor_text text, language text)";
 
 async fn insert_jobs_postgres(txn: &DatabaseTransaction, r: &Rows<'_>) -> Result<(), DbErr> {
-    let Rows {
-        org_id,
-        batch_id,
-        links,
-        ids,
-        now,
-        traceparent,
-    } = r;
-    let (org_id, batch_id, now) = (*org_id, *batch_id, *now);
-    let rows: Vec<serde_json::Value> = links
+    let rows: Vec<serde_json::Value> = r
+        .links
         .iter()
-        .zip(ids)
+        .zip(&r.ids)
         .enumerate()
         .map(|(row, (link, id))| {
             serde_json::json!({
@@ -93,11 +85,11 @@ async fn insert_jobs_postgres(txn: &DatabaseTransaction, r: &Rows<'_>) -> Result
         INSERT_FROM_JSON,
         [
             serde_json::Value::Array(rows).into(),
-            org_id.uuid().into(),
-            batch_id.map(|b| b.uuid()).into(),
+            r.org_id.uuid().into(),
+            r.batch_id.map(|b| b.uuid()).into(),
             status.into(),
-            now.into(),
-            traceparent.clone().into(),
+            r.now.into(),
+            r.traceparent.clone().into(),
         ],
     ))
     .await?;
@@ -105,22 +97,13 @@ async fn insert_jobs_postgres(txn: &DatabaseTransaction, r: &Rows<'_>) -> Result
 }
 
 async fn insert_jobs_portable(txn: &DatabaseTransaction, r: &Rows<'_>) -> Result<(), DbErr> {
-    let Rows {
-        org_id,
-        batch_id,
-        links,
-        ids,
-        now,
-        traceparent,
-    } = r;
-    let (org_id, batch_id, now) = (*org_id, *batch_id, *now);
-    for (chunk_no, chunk) in links.chunks(INSERT_CHUNK).enumerate() {
+    for (chunk_no, chunk) in r.links.chunks(INSERT_CHUNK).enumerate() {
         let rows = chunk.iter().enumerate().map(|(i, link)| {
             let row = chunk_no * INSERT_CHUNK + i;
             job::ActiveModel {
-                id: Set(ids[row].uuid()),
-                org_id: Set(org_id.uuid()),
-                batch_id: Set(batch_id.map(|b| b.uuid())),
+                id: Set(r.ids[row].uuid()),
+                org_id: Set(r.org_id.uuid()),
+                batch_id: Set(r.batch_id.map(|b| b.uuid())),
                 row_index: Set(i32::try_from(row).unwrap_or(i32::MAX)),
                 publisher_domain: Set(link.publisher_domain.as_str().to_owned()),
                 target_url: Set(link.target_url.as_str().to_owned()),
@@ -135,14 +118,14 @@ async fn insert_jobs_portable(txn: &DatabaseTransaction, r: &Rows<'_>) -> Result
                 tokens_in: Set(0),
                 tokens_out: Set(0),
                 cost_micros: Set(0),
-                created_at: Set(now),
-                updated_at: Set(now),
+                created_at: Set(r.now),
+                updated_at: Set(r.now),
                 started_at: Set(None),
                 finished_at: Set(None),
                 dispatched_at: Set(None),
                 dispatches: Set(0),
                 not_before: Set(None),
-                traceparent: Set(traceparent.clone()),
+                traceparent: Set(r.traceparent.clone()),
                 review_feedback: Set(None),
                 attempt_floor: Set(0),
             }

@@ -18,7 +18,7 @@ use bacowr_shared::{
     domain::JobStatus,
     entities::{batch, job, organization},
     ids::{BatchId, JobId, OrgId},
-    testing::{TestDatabase, TestRedis, eventually},
+    testing::{TestDatabase, TestRedis, eventually, fixtures},
 };
 use llm_sim::{SimConfig, SimHandle};
 
@@ -206,32 +206,16 @@ pub async fn seed_batch(
         let rows = chunk.iter().enumerate().map(|(i, id)| {
             job::ActiveModel::from(job::Model {
                 id: id.uuid(),
-                org_id: org.uuid(),
-                batch_id: Some(batch_id.uuid()),
-                row_index: (chunk_no * 500 + i) as i32,
                 publisher_domain: "bloggen.se".into(),
                 target_url: "https://client.se/cyklar".into(),
                 anchor_text: "bästa cyklarna".into(),
                 language: Some("sv".into()),
-                status: JobStatus::Queued,
-                attempts: 0,
-                lease_owner: None,
-                lease_expires_at: None,
-                error_code: None,
-                error_message: None,
-                tokens_in: 0,
-                tokens_out: 0,
-                cost_micros: 0,
-                created_at: at,
-                updated_at: at,
-                started_at: None,
-                finished_at: None,
-                dispatched_at: None,
-                dispatches: 0,
-                not_before: None,
-                traceparent: None,
-                review_feedback: None,
-                attempt_floor: 0,
+                ..fixtures::job(
+                    org.uuid(),
+                    Some(batch_id.uuid()),
+                    (chunk_no * 500 + i) as i32,
+                    at,
+                )
             })
         });
         job::Entity::insert_many(rows)

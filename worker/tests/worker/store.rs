@@ -11,7 +11,7 @@ use bacowr_shared::{
     domain::{BatchStatus, JobStatus},
     entities::{article, batch, job, llm_call, organization},
     ids::{BatchId, JobId, OrgId},
-    testing::TestDatabase,
+    testing::{TestDatabase, fixtures},
 };
 use bacowr_worker::{
     pipeline::CallRecord,
@@ -50,32 +50,10 @@ pub async fn seed(db: &DatabaseConnection, jobs: usize) -> (OrgId, BatchId, Vec<
         let id = JobId::new();
         job::Entity::insert(job::ActiveModel::from(job::Model {
             id: id.uuid(),
-            org_id: org.uuid(),
-            batch_id: Some(batch_id.uuid()),
-            row_index: row as i32,
             publisher_domain: "blogg.se".into(),
             target_url: "https://client.se/".into(),
             anchor_text: "ankare".into(),
-            language: None,
-            status: JobStatus::Queued,
-            attempts: 0,
-            lease_owner: None,
-            lease_expires_at: None,
-            error_code: None,
-            error_message: None,
-            tokens_in: 0,
-            tokens_out: 0,
-            cost_micros: 0,
-            created_at: now,
-            updated_at: now,
-            started_at: None,
-            finished_at: None,
-            dispatched_at: None,
-            dispatches: 0,
-            not_before: None,
-            traceparent: None,
-            review_feedback: None,
-            attempt_floor: 0,
+            ..fixtures::job(org.uuid(), Some(batch_id.uuid()), row as i32, now)
         }))
         .exec_without_returning(db)
         .await
