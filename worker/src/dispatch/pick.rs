@@ -2,7 +2,9 @@
 //! under its running cap, the whole fleet under the window; then marking and pushing.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, Statement};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement, Value,
+};
 use uuid::Uuid;
 
 use bacowr_shared::{
@@ -39,9 +41,24 @@ pub async fn choose(
     limit: i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, DbErr> {
-    // Per organization, only as many of its oldest waiting jobs as its cap leaves room for
-    // (an index scan each, via idx_jobs_undispatched), however long its backlog.
-    let sql = r#"
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Sqlite => SQLITE_CHOOSE,
+        _ => POSTGRES_CHOOSE,
+    };
+    let rows = Candidate::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [now.into(), default_cap.into(), limit.into()],
+    ))
+    .all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+// Per organization, only as many of its oldest waiting jobs as its cap leaves room for
+// (an index scan each, via idx_jobs_undispatched), however long its backlog.
+const POSTGRES_CHOOSE: &str = r#"
 WITH flight AS (
     SELECT org_id, COUNT(*) AS n FROM jobs
     WHERE status = 'running' OR (status = 'queued' AND dispatched_at IS NOT NULL)
@@ -64,15 +81,31 @@ CROSS JOIN LATERAL (
 ) c
 ORDER BY COALESCE(f.n, 0) + c.rn, c.created_at, c.id
 LIMIT $3"#;
-    let rows = Candidate::find_by_statement(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        sql,
-        [now.into(), default_cap.into(), limit.into()],
-    ))
-    .all(db)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
-}
+
+// SQLite (the embedded build, #8) has no LATERAL join: every waiting job is ranked within
+// its organization in one pass and the cap applied to the rank, which reads the whole backlog
+// where Postgres stops at each cap. An embedded backlog is one installation's, so small.
+const SQLITE_CHOOSE: &str = r#"
+WITH flight AS (
+    SELECT org_id, COUNT(*) AS n FROM jobs
+    WHERE status = 'running' OR (status = 'queued' AND dispatched_at IS NOT NULL)
+    GROUP BY org_id
+),
+waiting AS (
+    SELECT j.id, j.org_id, j.created_at,
+           ROW_NUMBER() OVER (PARTITION BY j.org_id ORDER BY j.created_at, j.row_index, j.id) AS rn
+    FROM jobs j
+    WHERE j.status = 'queued' AND j.dispatched_at IS NULL
+      AND (j.not_before IS NULL OR j.not_before <= ?1)
+      AND NOT EXISTS (SELECT 1 FROM batches b WHERE b.id = j.batch_id AND b.status = 'cancelled')
+)
+SELECT w.id AS id
+FROM waiting w
+JOIN organizations o ON o.id = w.org_id
+LEFT JOIN flight f ON f.org_id = w.org_id
+WHERE w.rn <= COALESCE(o.max_running, ?2) - COALESCE(f.n, 0)
+ORDER BY COALESCE(f.n, 0) + w.rn, w.created_at, w.id
+LIMIT ?3"#;
 
 #[derive(FromQueryResult)]
 struct Marked {
@@ -95,24 +128,7 @@ pub async fn dispatch(
     if ids.is_empty() {
         return Ok(0);
     }
-    let backend = db.get_database_backend();
-    let list = ids
-        .iter()
-        .map(|id| format!("'{id}'"))
-        .collect::<Vec<_>>()
-        .join(",");
-    // The ids come from our own query as UUIDs, so inlining them is safe, and keeps one
-    // statement for any number of them.
-    let sql = format!(
-        "UPDATE jobs SET dispatched_at = $1, dispatches = dispatches + 1, updated_at = $1 \
-         WHERE id IN (SELECT id FROM jobs WHERE id IN ({list}) AND status = 'queued' \
-         AND dispatched_at IS NULL ORDER BY id FOR UPDATE) \
-         RETURNING id, org_id, dispatches, traceparent"
-    );
-    let marked =
-        Marked::find_by_statement(Statement::from_sql_and_values(backend, &sql, [now.into()]))
-            .all(db)
-            .await?;
+    let marked = mark(db, ids, now).await?;
     let tasks: Vec<(String, GenerateArticle)> = marked
         .iter()
         .map(|m| {
@@ -130,13 +146,100 @@ pub async fn dispatch(
     let mut queue = queue.clone();
     if let Err(e) = queue::push_all(&mut queue, tasks).await {
         tracing::warn!(error = %e, jobs = marked.len(), "push to Redis failed; un-marking the jobs");
-        let sql = format!(
-            "UPDATE jobs SET dispatched_at = NULL WHERE id IN ({list}) \
-             AND status = 'queued' AND dispatched_at = $1"
-        );
-        db.execute_raw(Statement::from_sql_and_values(backend, &sql, [now.into()]))
-            .await?;
+        unmark(db, ids, now).await?;
         return Ok(0);
     }
     Ok(marked.len())
 }
+
+/// Marks those of `ids` still queued and undispatched as dispatched at `now`, each with its
+/// next dispatch number; returns them.
+async fn mark(
+    db: &DatabaseConnection,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<Marked>, DbErr> {
+    let backend = db.get_database_backend();
+    let statement = match backend {
+        // Writers take turns on SQLite: there is no row lock to take, nor an order to take
+        // them in.
+        DbBackend::Sqlite => {
+            let (list, values) = sqlite_ids(ids, now);
+            Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "UPDATE jobs SET dispatched_at = ?1, dispatches = dispatches + 1, \
+                     updated_at = ?1 WHERE id IN ({list}) AND status = 'queued' \
+                     AND dispatched_at IS NULL RETURNING id, org_id, dispatches, traceparent"
+                ),
+                values,
+            )
+        }
+        _ => {
+            let list = inlined(ids);
+            let sql = format!(
+                "UPDATE jobs SET dispatched_at = $1, dispatches = dispatches + 1, updated_at = $1 \
+                 WHERE id IN (SELECT id FROM jobs WHERE id IN ({list}) AND status = 'queued' \
+                 AND dispatched_at IS NULL ORDER BY id FOR UPDATE) \
+                 RETURNING id, org_id, dispatches, traceparent"
+            );
+            Statement::from_sql_and_values(backend, &sql, [now.into()])
+        }
+    };
+    Marked::find_by_statement(statement).all(db).await
+}
+
+/// Undoes [`mark`] for jobs nothing has touched since (a failed push).
+async fn unmark(db: &DatabaseConnection, ids: &[Uuid], now: DateTime<Utc>) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let statement = match backend {
+        DbBackend::Sqlite => {
+            let (list, values) = sqlite_ids(ids, now);
+            Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "UPDATE jobs SET dispatched_at = NULL WHERE id IN ({list}) \
+                     AND status = 'queued' AND dispatched_at = ?1"
+                ),
+                values,
+            )
+        }
+        _ => {
+            let list = inlined(ids);
+            let sql = format!(
+                "UPDATE jobs SET dispatched_at = NULL WHERE id IN ({list}) \
+                 AND status = 'queued' AND dispatched_at = $1"
+            );
+            Statement::from_sql_and_values(backend, &sql, [now.into()])
+        }
+    };
+    db.execute_raw(statement).await?;
+    Ok(())
+}
+
+/// The ids come from our own query as UUIDs, so inlining them is safe, and keeps one
+/// statement for any number of them.
+fn inlined(ids: &[Uuid]) -> String {
+    ids.iter()
+        .map(|id| format!("'{id}'"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// On SQLite a UUID is stored as its 16 bytes, which no quoted text equals, so the ids are
+/// bound (`?2` on, after `now` as `?1`). `dispatch.window` keeps them under 2,000, far from
+/// SQLite's limit of 32,766 parameters.
+fn sqlite_ids(ids: &[Uuid], now: DateTime<Utc>) -> (String, Vec<Value>) {
+    let list = (2..ids.len() + 2)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let values = std::iter::once(now.into())
+        .chain(ids.iter().map(|id| (*id).into()))
+        .collect();
+    (list, values)
+}
+
+#[cfg(test)]
+#[path = "pick_tests.rs"]
+mod tests;
