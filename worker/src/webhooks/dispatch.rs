@@ -3,7 +3,9 @@
 //! it, or its worker died mid-send and its lease lapsed) is due again.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, FromQueryResult, Statement};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement, Value,
+};
 use uuid::Uuid;
 
 use bacowr_shared::{
@@ -47,19 +49,7 @@ pub async fn due(
     }
     // Marking first: a crash before the push leaves deliveries that look dispatched, found
     // again once `redispatch_after_secs` has passed; never one pushed and unmarked.
-    let marked = Marked::find_by_statement(Statement::from_sql_and_values(
-        backend,
-        "UPDATE webhook_deliveries SET dispatched_at = $1, updated_at = $1 WHERE id IN ( \
-           SELECT id FROM webhook_deliveries \
-           WHERE status = 'pending' AND next_attempt_at <= $1 \
-             AND (dispatched_at IS NULL OR dispatched_at < $2) \
-             AND (lease_expires_at IS NULL OR lease_expires_at < $1) \
-           ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, attempts",
-        [now.into(), lost_before.into(), free.into()],
-    ))
-    .all(db)
-    .await?;
+    let marked = mark(db, now, lost_before, free).await?;
     if marked.is_empty() {
         return Ok(0);
     }
@@ -77,22 +67,96 @@ pub async fn due(
     let mut queue = queue.clone();
     if let Err(e) = queue::push_all(&mut queue, tasks).await {
         tracing::warn!(error = %e, deliveries = marked.len(), "webhook push to Redis failed; un-marking");
-        let list = marked
-            .iter()
-            .map(|m| format!("'{}'", m.id))
-            .collect::<Vec<_>>()
-            .join(",");
-        // The ids come from our own query as UUIDs, so inlining them is safe.
-        db.execute_raw(Statement::from_sql_and_values(
-            backend,
-            format!(
-                "UPDATE webhook_deliveries SET dispatched_at = NULL \
-                 WHERE id IN ({list}) AND dispatched_at = $1"
-            ),
-            [now.into()],
-        ))
-        .await?;
+        let ids: Vec<Uuid> = marked.iter().map(|m| m.id).collect();
+        unmark(db, &ids, now).await?;
         return Ok(0);
     }
     Ok(marked.len())
 }
+
+/// Marks up to `limit` due deliveries dispatched at `now`, oldest due first; returns them.
+async fn mark(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    lost_before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Marked>, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        // Writers take turns on SQLite: no other dispatcher can be marking meanwhile, so
+        // there are no rows to lock or skip.
+        DbBackend::Sqlite => {
+            "UPDATE webhook_deliveries SET dispatched_at = ?1, updated_at = ?1 WHERE id IN ( \
+               SELECT id FROM webhook_deliveries \
+               WHERE status = 'pending' AND next_attempt_at <= ?1 \
+                 AND (dispatched_at IS NULL OR dispatched_at < ?2) \
+                 AND (lease_expires_at IS NULL OR lease_expires_at < ?1) \
+               ORDER BY next_attempt_at LIMIT ?3) \
+             RETURNING id, attempts"
+        }
+        _ => {
+            "UPDATE webhook_deliveries SET dispatched_at = $1, updated_at = $1 WHERE id IN ( \
+               SELECT id FROM webhook_deliveries \
+               WHERE status = 'pending' AND next_attempt_at <= $1 \
+                 AND (dispatched_at IS NULL OR dispatched_at < $2) \
+                 AND (lease_expires_at IS NULL OR lease_expires_at < $1) \
+               ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id, attempts"
+        }
+    };
+    Marked::find_by_statement(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [now.into(), lost_before.into(), limit.into()],
+    ))
+    .all(db)
+    .await
+}
+
+/// Undoes [`mark`] for deliveries nothing has touched since (a failed push).
+async fn unmark(db: &DatabaseConnection, ids: &[Uuid], now: DateTime<Utc>) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let statement = match backend {
+        // A UUID is stored as its 16 bytes on SQLite, which no quoted text equals: bound
+        // instead (at most `webhooks.window`, 2,000, of SQLite's 32,766 parameters).
+        DbBackend::Sqlite => {
+            let list = (2..ids.len() + 2)
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let values: Vec<Value> = std::iter::once(now.into())
+                .chain(ids.iter().map(|id| (*id).into()))
+                .collect();
+            Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "UPDATE webhook_deliveries SET dispatched_at = NULL \
+                     WHERE id IN ({list}) AND dispatched_at = ?1"
+                ),
+                values,
+            )
+        }
+        _ => {
+            let list = ids
+                .iter()
+                .map(|id| format!("'{id}'"))
+                .collect::<Vec<_>>()
+                .join(",");
+            // The ids come from our own query as UUIDs, so inlining them is safe.
+            Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "UPDATE webhook_deliveries SET dispatched_at = NULL \
+                     WHERE id IN ({list}) AND dispatched_at = $1"
+                ),
+                [now.into()],
+            )
+        }
+    };
+    db.execute_raw(statement).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "dispatch_tests.rs"]
+mod tests;
