@@ -159,7 +159,16 @@ async fn release_expired(
     max_attempts: u32,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
-    let txn = db.begin().await?;
+    // It reads before it writes: on SQLite a deferred transaction would then fail with
+    // SQLITE_BUSY when another connection wrote meanwhile (no busy wait can save a read
+    // snapshot), and a failed step pauses lease expiry. Immediate takes the write lock first,
+    // waiting its turn; Postgres ignores the mode.
+    let txn = db
+        .begin_with_options(sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
     let cancelled = match found.batch_id {
         Some(id) => batch::Entity::find_by_id(id)
             .one(&txn)
@@ -302,3 +311,7 @@ pub async fn cancelled_stragglers(
     }
     Ok(found.len() as u64)
 }
+
+#[cfg(test)]
+#[path = "recover_tests.rs"]
+mod tests;
