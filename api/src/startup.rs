@@ -10,9 +10,10 @@ use actix_web::{
 };
 
 use bacowr_shared::{
+    backplane::Backplane,
     config::Settings,
-    db::{connect_database, connect_redis},
     events::Publisher,
+    infra::{Infra, InfraError},
     pricing::PriceTable,
 };
 
@@ -29,8 +30,8 @@ use crate::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("Postgres: {0}")]
-    Database(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Infra(#[from] InfraError),
     #[error("{0}")]
     Schema(#[from] bacowr_migrations::SchemaError),
     #[error("Redis: {0}")]
@@ -49,32 +50,45 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `settings.api.listen` (port 0 picks a free port, as tests do).
+    /// Binds `settings.api.listen` (port 0 picks a free port, as tests do), on Postgres and
+    /// Redis: a fleet's API process.
     pub async fn build(settings: Settings) -> Result<Self, StartError> {
+        let infra = Infra::connect(&settings).await?;
+        bacowr_migrations::ensure_migrated(&infra.db, settings.database.auto_migrate).await?;
+        Self::build_with(settings, infra).await
+    }
+
+    /// The same server on connections made elsewhere (the embedded build shares its with the
+    /// workers of the process). The schema must be current.
+    pub async fn build_with(settings: Settings, infra: Infra) -> Result<Self, StartError> {
         let listener = TcpListener::bind(settings.api.listen)?;
-        let db = connect_database(&settings.database).await?;
-        bacowr_migrations::ensure_migrated(&db, settings.database.auto_migrate).await?;
-        let redis = connect_redis(&settings.redis).await?;
+        let Infra { db, backplane, .. } = infra;
         let prices = PriceTable::load(&settings.provider.price_table)?;
-        let live = Hub::start(
-            redis::Client::open(settings.redis.url.as_str())?,
-            &settings.redis.namespace,
-            settings.events.subscriber_buffer,
-        );
-        let limiter = Limiter::new(
-            (settings.rate_limit.store == "redis")
-                .then(|| (redis.clone(), settings.redis.namespace.clone())),
-        );
+        let buffer = settings.events.subscriber_buffer;
+        let live = match &backplane {
+            Backplane::Redis(_) => Hub::start(
+                redis::Client::open(settings.redis.url.as_str())?,
+                &settings.redis.namespace,
+                buffer,
+            ),
+            Backplane::Local(local) => Hub::start_local(local, &settings.redis.namespace, buffer),
+        };
+        let limiter = Limiter::new(match &backplane {
+            Backplane::Redis(conn) if settings.rate_limit.store == "redis" => {
+                Some((conn.clone(), settings.redis.namespace.clone()))
+            }
+            _ => None,
+        });
         let state = AppState {
             jwt: JwtKeys::new(&settings.auth)?,
             limiter,
             org_limits: OrgLimitsCache::default(),
             metrics: std::sync::Arc::default(),
-            events: Publisher::new(redis.clone(), &settings),
+            events: Publisher::new(backplane.clone(), &settings),
             live,
             prices: std::sync::Arc::new(prices),
             db,
-            redis,
+            backplane,
             settings,
         };
         spawn_housekeeping(state.clone());

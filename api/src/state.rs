@@ -1,12 +1,12 @@
 use bacowr_shared::config::Settings;
-use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
 
 /// Everything a request handler needs; cheap to clone (connection pools and handles).
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
-    pub redis: ConnectionManager,
+    /// Redis for a fleet; this process in the embedded build.
+    pub backplane: bacowr_shared::backplane::Backplane,
     pub settings: Settings,
     /// Dated provider prices, for estimates.
     pub prices: std::sync::Arc<bacowr_shared::pricing::PriceTable>,

@@ -153,7 +153,11 @@ async fn router(env: &Env, base_url: &str, rpm: u32) -> Result<Router, BoxError>
     );
     settings.router.chain = vec!["gpt".into()];
     let redis = bacowr_shared::db::connect_redis(&settings.redis).await?;
-    Ok(Router::new(&settings, redis, PriceTable::embedded())?)
+    Ok(Router::new(
+        &settings,
+        bacowr_shared::backplane::Backplane::Redis(redis),
+        PriceTable::embedded(),
+    )?)
 }
 
 /// A brief of the size the pipeline sends: a long system prompt and a shorter user one.

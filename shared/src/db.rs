@@ -15,6 +15,21 @@ pub async fn connect_database(settings: &DatabaseSettings) -> Result<DatabaseCon
         .acquire_timeout(Duration::from_secs(10))
         // Statement logging at info would print every query of every job.
         .sqlx_logging(false);
+    if crate::infra::is_sqlite(&settings.url) {
+        // The embedded build: one connection, so SQLite's single writer is never contended
+        // (two connections upgrading read transactions to writes fail with SQLITE_BUSY
+        // whatever the timeout); WAL so a long read never blocks a write.
+        options
+            .max_connections(1)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(30))
+                    .foreign_keys(true)
+            });
+    }
     Database::connect(options).await
 }
 

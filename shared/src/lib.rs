@@ -2,6 +2,7 @@
 //! and the worker. Never depends on a web framework: the worker links this crate.
 
 pub mod audit;
+pub mod backplane;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -9,6 +10,7 @@ pub mod entities;
 pub mod error;
 pub mod events;
 pub mod ids;
+pub mod infra;
 pub mod pricing;
 pub mod probe;
 pub mod qc;

@@ -24,7 +24,10 @@ use crate::{context::Fetcher, metrics::Metrics, pipeline, store};
 
 pub struct WorkerState {
     pub db: DatabaseConnection,
-    pub redis: redis::aio::ConnectionManager,
+    /// Redis for a fleet; this process in the embedded build.
+    pub backplane: bacowr_shared::backplane::Backplane,
+    /// Where the queues live (the `/metrics` queue depth reads them).
+    pub queues: bacowr_shared::infra::Queues,
     pub fetcher: Fetcher,
     pub settings: Settings,
     pub router: crate::router::Router,
@@ -95,7 +98,10 @@ async fn process(state: &WorkerState, task: &GenerateArticle) -> Result<(), BoxD
     let result = run_claimed(state, job).await;
     state.metrics.job_ended();
     // A slot is free: the dispatcher may push the next job now rather than at its tick.
-    bacowr_shared::queue::wake_dispatcher(&state.redis, &state.settings.redis.namespace).await;
+    state
+        .backplane
+        .wake_dispatcher(&state.settings.redis.namespace)
+        .await;
     result
 }
 

@@ -75,11 +75,9 @@ async fn handle(req: Request<Incoming>, state: Arc<WorkerState>) -> Result<Reply
 /// Every worker reports the queue depth it reads now, so any one scrape target tells it; a
 /// Redis hiccup falls back to the active dispatcher's last reading.
 async fn metrics(state: &WorkerState) -> Reply {
-    let config = bacowr_shared::queue::queue_config(&state.settings);
-    let mut conn = state.redis.clone();
     let depth = tokio::time::timeout(
         Duration::from_secs(1),
-        crate::dispatch::recover::queue_depth(&mut conn, &config),
+        crate::dispatch::queues::depth(&state.queues, &state.settings),
     )
     .await
     .ok()
@@ -97,10 +95,9 @@ async fn ready(state: &WorkerState) -> Reply {
         tokio::time::timeout(timeout, state.db.ping()).await,
         Ok(Ok(()))
     );
-    let mut conn = state.redis.clone();
     let redis = matches!(
-        tokio::time::timeout(timeout, redis::cmd("PING").query_async::<String>(&mut conn)).await,
-        Ok(Ok(_))
+        tokio::time::timeout(timeout, state.backplane.ping()).await,
+        Ok(Ok(()))
     );
     let accepting = state.accepting();
     let ok = postgres && redis && accepting;

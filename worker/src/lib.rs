@@ -17,4 +17,4 @@ pub mod store;
 pub mod webhooks;
 
 pub use apalis::prelude::MonitorError;
-pub use runtime::{StartError, start};
+pub use runtime::{StartError, start, start_with};

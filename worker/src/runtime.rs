@@ -12,10 +12,10 @@ use apalis::{layers::sentry::SentryLayer, prelude::*};
 
 use bacowr_shared::{
     config::Settings,
-    db::{connect_database, connect_redis},
+    infra::{Infra, InfraError},
     pricing::PriceTable,
-    queue::article_queue,
-    webhooks::queue::webhook_queue,
+    queue::ArticleQueue,
+    webhooks::queue::WebhookQueue,
 };
 
 use crate::{
@@ -30,12 +30,10 @@ use crate::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("Postgres: {0}")]
-    Database(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Infra(#[from] InfraError),
     #[error("{0}")]
     Schema(#[from] bacowr_migrations::SchemaError),
-    #[error("Redis: {0}")]
-    Redis(#[from] redis::RedisError),
     #[error("provider client: {0}")]
     Provider(#[from] reqwest::Error),
     #[error("context fetching: {0}")]
@@ -46,6 +44,23 @@ pub enum StartError {
     Webhooks(String),
     #[error("worker.http_listen: {0}")]
     Http(std::io::Error),
+}
+
+/// Registers a worker on `backend` with the layers every worker has. A macro, not a function:
+/// the builder's type is spelled out by its backend's, and each backend is its own type.
+macro_rules! register {
+    ($monitor:expr, $backend:ident, $poll:ident, $suffix:expr, $data:ident, $concurrency:ident, $handler:path) => {
+        $monitor.register(move |restart| {
+            WorkerBuilder::new(format!("{}{}", worker_name(restart), $suffix))
+                .backend($backend.clone().poll_with_interval($poll))
+                .layer(HubPerTask)
+                .layer(SentryLayer::new())
+                .data($data.clone())
+                .concurrency($concurrency)
+                .parallelize(tokio::spawn)
+                .build($handler)
+        })
+    };
 }
 
 /// `host-pid-restart-random`: apalis-redis refuses a name that is still registered, and tests
@@ -69,25 +84,39 @@ pub async fn start(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<impl Future<Output = Result<(), MonitorError>>, StartError> {
-    let db = connect_database(&settings.database).await?;
-    bacowr_migrations::ensure_migrated(&db, settings.database.auto_migrate).await?;
-    let redis = connect_redis(&settings.redis).await?;
+    let infra = Infra::connect(&settings).await?;
+    bacowr_migrations::ensure_migrated(&infra.db, settings.database.auto_migrate).await?;
+    start_with(settings, infra, shutdown).await
+}
+
+/// [`start`] on connections made elsewhere (the embedded build shares its with the API of
+/// the process). The schema must be current.
+pub async fn start_with(
+    settings: Settings,
+    infra: Infra,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<impl Future<Output = Result<(), MonitorError>>, StartError> {
+    let Infra {
+        db,
+        backplane,
+        queues,
+    } = infra;
     let fetcher = Fetcher::new(&settings.context).map_err(StartError::Context)?;
     let prices = PriceTable::load(&settings.provider.price_table)?;
     let metrics = Arc::new(Metrics::default());
     let state = Arc::new(WorkerState {
         db: db.clone(),
-        redis: redis.clone(),
+        backplane: backplane.clone(),
+        queues: queues.clone(),
         fetcher,
-        router: Router::new(&settings, redis.clone(), prices)?.with_metrics(metrics.clone()),
+        router: Router::new(&settings, backplane.clone(), prices)?.with_metrics(metrics.clone()),
         owner: worker_name(0),
         settings: settings.clone(),
         metrics: metrics.clone(),
-        events: bacowr_shared::events::Publisher::new(redis.clone(), &settings),
+        events: bacowr_shared::events::Publisher::new(backplane.clone(), &settings),
         accepting: AtomicBool::new(true),
     });
-    let storage = article_queue(redis.clone(), &settings);
-    let redis_for_hooks = redis.clone();
+    let storage = queues.articles(&settings);
     if !settings.worker.http_listen.is_empty() {
         let addr = settings
             .worker
@@ -104,11 +133,13 @@ pub async fn start(
         tokio::spawn(
             Dispatcher {
                 db: db.clone(),
-                redis: redis.clone(),
+                backplane: backplane.clone(),
+                queues: queues.clone(),
                 queue: storage.clone(),
+                webhook_queue: queues.webhooks(&settings),
                 settings: settings.clone(),
                 metrics: metrics.clone(),
-                events: bacowr_shared::events::Publisher::new(redis.clone(), &settings),
+                events: bacowr_shared::events::Publisher::new(backplane.clone(), &settings),
             }
             .run(stop_rx),
         )
@@ -122,7 +153,7 @@ pub async fn start(
                 tick.tick().await;
                 state
                     .router
-                    .publish_status(&redis, &namespace, &state.owner)
+                    .publish_status(&state.backplane, &namespace, &state.owner)
                     .await;
             }
         });
@@ -133,34 +164,58 @@ pub async fn start(
 
     let stopping = state.clone();
     let finishing = state.clone();
-    let mut monitor = Monitor::new().register(move |restart| {
-        WorkerBuilder::new(worker_name(restart))
-            .backend(storage.clone().poll_with_interval(poll))
-            .layer(HubPerTask)
-            .layer(SentryLayer::new())
-            .data(state.clone())
-            .concurrency(concurrency)
-            .parallelize(tokio::spawn)
-            .build(handle)
-    });
+    // One registration per backend: the builder's type follows its backend's.
+    let mut monitor = match storage {
+        ArticleQueue::Redis(storage) => {
+            register!(
+                Monitor::new(),
+                storage,
+                poll,
+                "",
+                state,
+                concurrency,
+                handle
+            )
+        }
+        ArticleQueue::Sqlite(storage) => {
+            register!(
+                Monitor::new(),
+                storage,
+                poll,
+                "",
+                state,
+                concurrency,
+                handle
+            )
+        }
+    };
     if settings.webhooks.enabled {
         // Its own queue, worker and concurrency: a slow receiver holds webhook slots only.
         let hooks = Arc::new(
             webhooks::WebhookState::new(db.clone(), &settings.webhooks)
                 .map_err(StartError::Webhooks)?,
         );
-        let queue = webhook_queue(redis_for_hooks, &settings);
         let concurrency = settings.webhooks.concurrency;
-        monitor = monitor.register(move |restart| {
-            WorkerBuilder::new(format!("{}-webhooks", worker_name(restart)))
-                .backend(queue.clone().poll_with_interval(poll))
-                .layer(HubPerTask)
-                .layer(SentryLayer::new())
-                .data(hooks.clone())
-                .concurrency(concurrency)
-                .parallelize(tokio::spawn)
-                .build(webhooks::handle)
-        });
+        monitor = match queues.webhooks(&settings) {
+            WebhookQueue::Redis(queue) => register!(
+                monitor,
+                queue,
+                poll,
+                "-webhooks",
+                hooks,
+                concurrency,
+                webhooks::handle
+            ),
+            WebhookQueue::Sqlite(queue) => register!(
+                monitor,
+                queue,
+                poll,
+                "-webhooks",
+                hooks,
+                concurrency,
+                webhooks::handle
+            ),
+        };
     }
     let monitor = monitor
         .should_restart(|ctx, error| {
@@ -189,11 +244,10 @@ pub async fn start(
             Ok(n) => {
                 state.metrics.jobs_released(n);
                 tracing::warn!(jobs = n, "released unfinished jobs to the queue");
-                bacowr_shared::queue::wake_dispatcher(
-                    &state.redis,
-                    &state.settings.redis.namespace,
-                )
-                .await;
+                state
+                    .backplane
+                    .wake_dispatcher(&state.settings.redis.namespace)
+                    .await;
             }
             Err(e) => {
                 tracing::error!(error = %e, "releasing unfinished jobs failed; their leases will expire")

@@ -7,10 +7,10 @@
 
 use std::{collections::VecDeque, time::Duration};
 
-use redis::aio::ConnectionManager;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use bacowr_shared::{
+    backplane::Backplane,
     events::{
         LiveEvent, StreamId, Topic,
         read::{Cursor, read_page},
@@ -36,7 +36,7 @@ pub enum Item {
 
 pub struct Feed {
     sub: Subscription,
-    redis: ConnectionManager,
+    backplane: Backplane,
     key: String,
     only_job: Option<JobId>,
     cursor: Cursor,
@@ -50,7 +50,7 @@ impl Feed {
     /// keeping only `only_job`'s events when set.
     pub fn open(
         hub: &Hub,
-        redis: ConnectionManager,
+        backplane: Backplane,
         topic: Topic,
         only_job: Option<JobId>,
         cursor: Cursor,
@@ -59,7 +59,7 @@ impl Feed {
         let sub = hub.subscribe(topic);
         Self {
             sub,
-            redis,
+            backplane,
             key: topic.stream_key(hub.namespace()),
             only_job,
             cursor,
@@ -94,7 +94,7 @@ impl Feed {
     async fn read(&mut self) -> redis::RedisResult<()> {
         // Wake-ups queued so far are answered by this read.
         while let Ok(_) | Err(TryRecvError::Lagged(_)) = self.sub.rx.try_recv() {}
-        let page = read_page(&mut self.redis, &self.key, self.cursor, PAGE).await?;
+        let page = read_page(&self.backplane, &self.key, self.cursor, PAGE).await?;
         if page.gap
             && let Cursor::After(after) = self.cursor
         {

@@ -20,7 +20,10 @@ use futures::StreamExt;
 use redis::aio::{PubSubSink, PubSubStream};
 use tokio::sync::{broadcast, mpsc};
 
-use bacowr_shared::events::{StreamId, Topic};
+use bacowr_shared::{
+    backplane::Local,
+    events::{StreamId, Topic},
+};
 
 /// A reason to look at the stream.
 #[derive(Debug, Clone, Copy)]
@@ -82,6 +85,12 @@ impl Drop for Subscription {
 impl Hub {
     /// Starts the hub task on the current runtime.
     pub fn start(client: redis::Client, namespace: &str, buffer: usize) -> Self {
+        let (hub, rx) = Self::new(namespace, buffer);
+        tokio::spawn(run(client, Arc::downgrade(&hub.inner), rx));
+        hub
+    }
+
+    fn new(namespace: &str, buffer: usize) -> (Self, mpsc::UnboundedReceiver<Command>) {
         let (commands, rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             namespace: namespace.to_owned(),
@@ -89,8 +98,15 @@ impl Hub {
             topics: Mutex::new(HashMap::new()),
             commands,
         });
-        tokio::spawn(run(client, Arc::downgrade(&inner), rx));
-        Self { inner }
+        (Self { inner }, rx)
+    }
+
+    /// The embedded build's hub: the wake-ups come from the in-process backplane's publishes
+    /// instead of a Redis subscription, everything else is the same.
+    pub fn start_local(local: &Arc<Local>, namespace: &str, buffer: usize) -> Self {
+        let (hub, rx) = Self::new(namespace, buffer);
+        tokio::spawn(run_local(local.subscribe(), Arc::downgrade(&hub.inner), rx));
+        hub
     }
 
     pub fn namespace(&self) -> &str {
@@ -251,6 +267,35 @@ async fn relay(
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => return lost(e),
                     Err(_) => return Ended::ConnectionLost("ping timed out".into()),
+                }
+            }
+        }
+    }
+}
+
+/// Relays the in-process publishes to the watching subscribers until the hub is dropped.
+async fn run_local(
+    mut published: broadcast::Receiver<(String, StreamId)>,
+    inner: Weak<Inner>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    loop {
+        tokio::select! {
+            command = commands.recv() => {
+                let Some(command) = command else { return };
+                let Some(hub) = inner.upgrade() else { return };
+                // Nothing to subscribe to: every publish arrives here.
+                if let Command::Subscribe(channel) = command {
+                    wake(&hub, &channel, Wake::Resync);
+                }
+            }
+            message = published.recv() => {
+                let Some(hub) = inner.upgrade() else { return };
+                match message {
+                    Ok((channel, id)) => wake(&hub, &channel, Wake::Event(id)),
+                    // Fell behind: every watcher re-reads its stream.
+                    Err(broadcast::error::RecvError::Lagged(_)) => wake_all(&hub),
+                    Err(broadcast::error::RecvError::Closed) => return,
                 }
             }
         }

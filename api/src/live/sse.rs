@@ -56,7 +56,7 @@ pub async fn batch_events(
     let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
     let from = cursor(&req, &query)?;
     let topic = batch_topic(&state, &tenant, id).await?;
-    let feed = Feed::open(&state.live, state.redis.clone(), topic, None, from);
+    let feed = Feed::open(&state.live, state.backplane.clone(), topic, None, from);
     let config = &state.settings.events;
     let body = events(
         feed,

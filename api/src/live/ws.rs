@@ -49,7 +49,7 @@ pub async fn batch_socket(
     let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
     let from = cursor(&req, &query)?;
     let topic = batch_topic(&state, &tenant, id).await?;
-    let feed = Feed::open(&state.live, state.redis.clone(), topic, None, from);
+    let feed = Feed::open(&state.live, state.backplane.clone(), topic, None, from);
     upgrade(&req, body, feed, &state)
 }
 
@@ -79,7 +79,7 @@ pub async fn job_socket(
     let id = params::parse_id(&path, "job_id", JobId::parse)?;
     let from = cursor(&req, &query)?;
     let topic = job_topic(&state, &tenant, id).await?;
-    let feed = Feed::open(&state.live, state.redis.clone(), topic, Some(id), from);
+    let feed = Feed::open(&state.live, state.backplane.clone(), topic, Some(id), from);
     upgrade(&req, body, feed, &state)
 }
 

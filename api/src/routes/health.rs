@@ -25,7 +25,8 @@ pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(HealthView { status: "ok" })
 }
 
-/// Postgres and Redis both answer; otherwise 503 naming the one that doesn't.
+/// The database and Redis (in a fleet) both answer; otherwise 503 naming the one that
+/// doesn't.
 #[utoipa::path(
     get,
     path = "/ready",
@@ -44,11 +45,14 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         Ok(Ok(()))
     );
     if !db_ok {
-        return Err(ApiError::unavailable("Postgres"));
+        let db = if state.backplane.is_local() {
+            "the database (SQLite)"
+        } else {
+            "Postgres"
+        };
+        return Err(ApiError::unavailable(db));
     }
-    let mut redis = state.redis.clone();
-    let cmd = redis::cmd("PING");
-    let ping = cmd.query_async::<String>(&mut redis);
+    let ping = state.backplane.ping();
     if !matches!(tokio::time::timeout(timeout, ping).await, Ok(Ok(_))) {
         return Err(ApiError::unavailable("Redis"));
     }

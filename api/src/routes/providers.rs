@@ -4,7 +4,6 @@
 
 use actix_web::{get, web};
 use chrono::Utc;
-use redis::AsyncCommands;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
 
@@ -73,21 +72,13 @@ fn percentile(sorted: &[i64], p: f64) -> i64 {
 }
 
 async fn breakers(state: &AppState, name: &str) -> BreakerCounts {
-    let mut conn = state.redis.clone();
-    let pattern = format!("{}:providers:{name}:*", state.settings.redis.namespace);
+    let prefix = format!("{}:providers:{name}:", state.settings.redis.namespace);
     let mut counts = BreakerCounts::default();
-    let keys: Vec<String> = match conn.scan_match::<_, String>(&pattern).await {
-        Ok(mut iter) => {
-            let mut keys = Vec::new();
-            while let Some(Ok(k)) = iter.next_item().await {
-                keys.push(k);
-            }
-            keys
-        }
-        Err(_) => return counts,
+    let Ok(keys) = state.backplane.keys(&prefix).await else {
+        return counts;
     };
     for key in keys {
-        let value: Option<String> = conn.get(&key).await.unwrap_or(None);
+        let value = state.backplane.get(&key).await.unwrap_or(None);
         match value
             .and_then(|v| serde_json::from_str::<Reported>(&v).ok())
             .map(|r| r.breaker)
@@ -105,15 +96,14 @@ async fn wait_ms(state: &AppState, key: &str, per_minute: u32) -> i64 {
     if per_minute == 0 {
         return 0;
     }
-    let mut conn = state.redis.clone();
     // The worker's limiter keeps due times in microseconds under `…:us`.
     let key = format!("{}:ratelimit:{key}:us", state.settings.redis.namespace);
-    let tat: Option<f64> = conn.get(&key).await.unwrap_or(None);
-    let time: Result<(i64, i64), _> = redis::cmd("TIME").query_async(&mut conn).await;
-    let (Some(tat), Ok((secs, micros))) = (tat, time) else {
+    let tat = state.backplane.get(&key).await.ok().flatten();
+    let tat = tat.and_then(|t| t.parse::<f64>().ok());
+    let (Some(tat), Ok(now)) = (tat, state.backplane.now_micros().await) else {
         return 0;
     };
-    let now = secs as f64 * 1_000_000.0 + micros as f64;
+    let now = now as f64;
     // The limiter admits a call once everything booked before it is due.
     ((tat - now).max(0.0) / 1000.0).ceil() as i64
 }

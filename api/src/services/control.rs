@@ -197,7 +197,8 @@ pub async fn retry_job(state: &AppState, org_id: OrgId, id: JobId) -> Result<job
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("job just updated".into()))?;
     txn.commit().await?;
-    crate::services::enqueue::wake_dispatcher(&state.redis, &state.settings.redis.namespace).await;
+    crate::services::enqueue::wake_dispatcher(&state.backplane, &state.settings.redis.namespace)
+        .await;
     publish_requeued(state, org_id, found.batch_id, &requeued, reopened).await;
     Ok(updated)
 }
@@ -220,8 +221,11 @@ pub async fn retry_failed(
     let updated = find_batch(&txn, org_id, id).await?;
     txn.commit().await?;
     if n > 0 {
-        crate::services::enqueue::wake_dispatcher(&state.redis, &state.settings.redis.namespace)
-            .await;
+        crate::services::enqueue::wake_dispatcher(
+            &state.backplane,
+            &state.settings.redis.namespace,
+        )
+        .await;
         publish_requeued(state, org_id, Some(id.uuid()), &requeued, reopened).await;
     }
     Ok((updated, u64::try_from(n).unwrap_or(0)))

@@ -135,7 +135,7 @@ async fn accept<F>(
 where
     F: for<'a> FnOnce(&'a DatabaseTransaction) -> Work<'a>,
 {
-    enqueue::check_redis(&state.redis).await?;
+    enqueue::check_redis(&state.backplane).await?;
     let txn = state.db.begin().await?;
     if let Some(key) = &idempotency
         && let Some(replay) = key.reserve(&txn, org_id).await?
@@ -157,7 +157,7 @@ where
     }
     txn.commit().await?;
     if !jobs.is_empty() {
-        enqueue::wake_dispatcher(&state.redis, &state.settings.redis.namespace).await;
+        enqueue::wake_dispatcher(&state.backplane, &state.settings.redis.namespace).await;
         publish_accepted(state, org_id, batch_id, &jobs).await;
     }
     Ok(Accepted { status: 202, body })

@@ -312,6 +312,9 @@ pub async fn retry(
             "the delivery changed meanwhile; read it again",
         ));
     }
-    bacowr_shared::queue::wake_dispatcher(&state.redis, &state.settings.redis.namespace).await;
+    state
+        .backplane
+        .wake_dispatcher(&state.settings.redis.namespace)
+        .await;
     delivery(state, org, endpoint, id).await
 }

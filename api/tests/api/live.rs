@@ -465,9 +465,11 @@ async fn hub_reconnects_and_bursts_beyond_the_buffer_lose_nothing() {
         .unwrap();
 
     let publisher = Publisher::new(
-        bacowr_shared::db::connect_redis(&app.settings.redis)
-            .await
-            .unwrap(),
+        bacowr_shared::backplane::Backplane::Redis(
+            bacowr_shared::db::connect_redis(&app.settings.redis)
+                .await
+                .unwrap(),
+        ),
         &app.settings,
     );
     let stage = |n: usize| {

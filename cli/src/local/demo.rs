@@ -1,6 +1,7 @@
 //! `bacowr demo`: everything in this process (API, workers, and the provider simulator with an
 //! outage of the primary), the bundled 175-link batch submitted over HTTP, live progress,
-//! a summary table, and the approved articles exported to `./bacowr-out/`.
+//! a summary table, and the approved articles exported to `./bacowr-out/`. Embedded (a
+//! scratch SQLite database and queue, nothing to install) unless a Postgres or Redis is given.
 
 use std::{path::PathBuf, time::Instant};
 
@@ -12,7 +13,7 @@ use crate::{
     commands::export::write_file,
     exit::CliError,
     local::{
-        Stack, example,
+        Stack, example, scratch_dir,
         services::{self, Scratch},
         sim,
         up::shutdown_signal,
@@ -24,6 +25,12 @@ use crate::{
 const DEFAULT_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const DEFAULT_REDIS: &str = "redis://127.0.0.1:6379";
 
+/// Where a run keeps its data.
+enum Place {
+    Fleet(Scratch),
+    /// A scratch directory holding the SQLite database and queue.
+    Embedded(scratch_dir::ScratchDir),
+}
 #[derive(Debug, Clone, clap::Args)]
 pub struct DemoArgs {
     /// A CSV to use instead of the bundled 175-link example.
@@ -52,15 +59,13 @@ pub struct DemoArgs {
     /// Where the exports go.
     #[arg(long, default_value = "bacowr-out")]
     pub out: PathBuf,
-    /// The Postgres server the demo creates its scratch database on (any database URL of it).
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    pub postgres: String,
-    #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
-    pub redis: String,
+    /// Run against Postgres and Redis instead of embedded: the server the demo creates its
+    /// scratch database on (any database URL of it).
+    #[arg(long, env = "DATABASE_URL")]
+    pub postgres: Option<String>,
+    /// Run against Postgres and Redis instead of embedded: the Redis to use.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis: Option<String>,
     /// Keep the scratch database and the server running after the summary, until Ctrl-C.
     #[arg(long)]
     pub keep: bool,
@@ -80,15 +85,23 @@ pub struct DemoReport {
     pub fallback_calls: i64,
 }
 
-fn settings(args: &DemoArgs, scratch: &Scratch) -> Result<Settings, CliError> {
+fn settings(args: &DemoArgs, place: &Place) -> Result<Settings, CliError> {
     // The embedded defaults only: a demo must not pick up a real deployment's config.
     let mut s = Settings::from_figment(Settings::figment(None))
         .map_err(|e| CliError::Input(e.to_string()))?;
-    s.database.url = scratch.database_url.clone();
     s.database.auto_migrate = true;
     s.database.max_connections = 20;
-    s.redis.url = scratch.redis_url.clone();
-    s.redis.namespace = scratch.namespace.clone();
+    match place {
+        Place::Fleet(scratch) => {
+            s.database.url = scratch.database_url.clone();
+            s.redis.url = scratch.redis_url.clone();
+            s.redis.namespace = scratch.namespace.clone();
+        }
+        Place::Embedded(dir) => {
+            s.database.url = crate::local::up::embedded_url(dir.path())?;
+            s.redis.namespace = "bacowr-demo".into();
+        }
+    }
     s.api.listen = "127.0.0.1:0".parse().expect("literal address");
     s.worker.concurrency = args.concurrency.max(1);
     // One organization owns the whole demo: let it use every slot (the default share is 10).
@@ -117,30 +130,38 @@ pub async fn run(args: DemoArgs) -> Result<(), CliError> {
     eprintln!(
         "No real model is called; articles are placeholders; costs are what real prices would be."
     );
-    let scratch = match Scratch::create(&args.postgres, &args.redis).await {
-        // Nothing configured and nothing running: start the local servers (or containers),
-        // as the test command does, rather than send a newcomer off to read instructions.
-        Err(CliError::Missing(why))
-            if args.postgres == DEFAULT_POSTGRES && args.redis == DEFAULT_REDIS =>
-        {
-            eprintln!("{}", why.lines().next().unwrap_or_default());
-            eprintln!("trying to start local Postgres and Redis…");
-            services::start_local().await?;
-            Scratch::create(&args.postgres, &args.redis).await?
-        }
-        other => other?,
+    let place = if args.postgres.is_none() && args.redis.is_none() {
+        eprintln!("embedded: a scratch SQLite database and queue; no Postgres or Redis needed.");
+        Place::Embedded(scratch_dir::ScratchDir::create()?)
+    } else {
+        Place::Fleet(fleet_scratch(&args).await?)
     };
-    let result = run_in(&args, &scratch, body).await;
-    scratch.remove().await;
+    let result = run_in(&args, &place, body).await;
+    match place {
+        Place::Fleet(scratch) => scratch.remove().await,
+        Place::Embedded(dir) => dir.remove(),
+    }
     result
 }
 
-async fn run_in(
-    args: &DemoArgs,
-    scratch: &Scratch,
-    body: serde_json::Value,
-) -> Result<(), CliError> {
-    let mut settings = settings(args, scratch)?;
+async fn fleet_scratch(args: &DemoArgs) -> Result<Scratch, CliError> {
+    let postgres = args.postgres.as_deref().unwrap_or(DEFAULT_POSTGRES);
+    let redis = args.redis.as_deref().unwrap_or(DEFAULT_REDIS);
+    match Scratch::create(postgres, redis).await {
+        // Defaults that aren't running: start the local servers (or containers), as the test
+        // command does, rather than send a newcomer off to read instructions.
+        Err(CliError::Missing(why)) if postgres == DEFAULT_POSTGRES && redis == DEFAULT_REDIS => {
+            eprintln!("{}", why.lines().next().unwrap_or_default());
+            eprintln!("trying to start local Postgres and Redis…");
+            services::start_local().await?;
+            Scratch::create(postgres, redis).await
+        }
+        other => other,
+    }
+}
+
+async fn run_in(args: &DemoArgs, place: &Place, body: serde_json::Value) -> Result<(), CliError> {
+    let mut settings = settings(args, place)?;
     let _telemetry = telemetry::init("bacowr-demo", &settings.telemetry);
     let profile = sim::Profile {
         latency_ms: args.latency_ms,
@@ -176,9 +197,7 @@ async fn drive(
     profile: &sim::Profile,
     body: serde_json::Value,
 ) -> Result<(), CliError> {
-    let db = bacowr_shared::db::connect_database(&settings.database)
-        .await
-        .map_err(|e| CliError::Local(format!("Postgres: {e}")))?;
+    let db = stack.database(settings).await?;
     let org = bacowr_api::services::orgs::create_org(&db, "Demo agency")
         .await
         .map_err(|e| CliError::Local(format!("creating the demo organization: {e}")))?;

@@ -1,8 +1,11 @@
 //! Running BACOWR in this process: the API and N workers (the same code as `bacowr-api` and
-//! `bacowr-worker`), for `bacowr up` and `bacowr demo`.
+//! `bacowr-worker`), for `bacowr up` and `bacowr demo`. Embedded (a SQLite `database.url`:
+//! one SQLite database, its queue file and an in-process backplane, shared by the API and
+//! every worker runtime) or against a fleet's Postgres and Redis.
 
 pub mod demo;
 pub mod example;
+pub mod scratch_dir;
 pub mod services;
 pub mod sim;
 pub mod up;
@@ -10,15 +13,23 @@ pub mod up;
 use std::time::Duration;
 
 use bacowr_api::{Application, ServerHandle};
-use bacowr_shared::config::Settings;
+use bacowr_shared::{
+    config::Settings,
+    infra::{Infra, is_sqlite},
+};
+use sea_orm::DatabaseConnection;
 
 use crate::exit::CliError;
 
+type WorkerFuture =
+    std::pin::Pin<Box<dyn Future<Output = Result<(), bacowr_worker::MonitorError>> + Send>>;
 type WorkerRun = tokio::task::JoinHandle<Result<(), bacowr_worker::MonitorError>>;
 
 /// The API and its workers, running on this process's runtime.
 pub struct Stack {
     pub api_url: String,
+    /// The embedded build's shared connections; `None` against Postgres and Redis.
+    embedded: Option<Infra>,
     api: ServerHandle,
     api_task: tokio::task::JoinHandle<std::io::Result<()>>,
     workers: Vec<(tokio::sync::oneshot::Sender<()>, WorkerRun)>,
@@ -28,9 +39,16 @@ impl Stack {
     /// Starts the API on `settings.api.listen` and `workers` worker runtimes, each with
     /// `settings.worker.concurrency` slots (one of them becomes the dispatcher).
     pub async fn start(settings: Settings, workers: usize) -> Result<Self, CliError> {
-        let app = Application::build(settings.clone())
-            .await
-            .map_err(|e| CliError::Local(format!("the API did not start: {e}")))?;
+        let embedded = if is_sqlite(&settings.database.url) {
+            Some(embedded(&settings).await?)
+        } else {
+            None
+        };
+        let app = match &embedded {
+            Some(infra) => Application::build_with(settings.clone(), infra.clone()).await,
+            None => Application::build(settings.clone()).await,
+        }
+        .map_err(|e| CliError::Local(format!("the API did not start: {e}")))?;
         let host = match settings.api.listen.ip() {
             ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
             std::net::IpAddr::V6(ip) => format!("[{ip}]"),
@@ -41,6 +59,7 @@ impl Stack {
         let api_task = tokio::spawn(app.run_until_stopped());
         let mut stack = Self {
             api_url,
+            embedded,
             api,
             api_task,
             workers: Vec::new(),
@@ -52,10 +71,17 @@ impl Stack {
                 settings.worker.http_listen.clear();
             }
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let run = bacowr_worker::start(settings, async {
+            let stopped = async {
                 let _ = stopped.await;
-            })
-            .await;
+            };
+            let run = match &stack.embedded {
+                Some(infra) => bacowr_worker::start_with(settings, infra.clone(), stopped)
+                    .await
+                    .map(|run| Box::pin(run) as WorkerFuture),
+                None => bacowr_worker::start(settings, stopped)
+                    .await
+                    .map(|run| Box::pin(run) as WorkerFuture),
+            };
             match run {
                 Ok(run) => stack.workers.push((stop, tokio::spawn(run))),
                 Err(e) => {
@@ -65,6 +91,17 @@ impl Stack {
             }
         }
         Ok(stack)
+    }
+
+    /// The database the stack runs on: the embedded build's own connection (SQLite takes one
+    /// writer), else a new pool on the configured Postgres.
+    pub async fn database(&self, settings: &Settings) -> Result<DatabaseConnection, CliError> {
+        match &self.embedded {
+            Some(infra) => Ok(infra.db.clone()),
+            None => bacowr_shared::db::connect_database(&settings.database)
+                .await
+                .map_err(|e| CliError::Local(format!("Postgres: {e}"))),
+        }
     }
 
     /// Resolves when a worker stops on its own (it should not) or the API server ends.
@@ -105,4 +142,15 @@ async fn futures_any(workers: &mut [(tokio::sync::oneshot::Sender<()>, WorkerRun
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// The embedded build's connections, its schema brought up to date.
+async fn embedded(settings: &Settings) -> Result<Infra, CliError> {
+    let infra = Infra::embedded(settings)
+        .await
+        .map_err(|e| CliError::Local(format!("embedded database: {e}")))?;
+    bacowr_migrations::ensure_migrated(&infra.db, true)
+        .await
+        .map_err(|e| CliError::Local(format!("embedded database: {e}")))?;
+    Ok(infra)
 }

@@ -1,7 +1,8 @@
-//! `bacowr up`: the API and N workers in this process, against the configured Postgres and
-//! Redis (config file, `BACOWR_*`, or the conventional `DATABASE_URL` / `REDIS_URL`).
+//! `bacowr up`: the API and N workers in this process. Embedded by default (a SQLite database
+//! and queue in `--data-dir`, nothing to install); against Postgres and Redis when they are
+//! configured (config file, `BACOWR_*`, or the conventional `DATABASE_URL` / `REDIS_URL`).
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 
 use bacowr_shared::{config::Settings, telemetry};
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -23,6 +24,31 @@ pub struct UpArgs {
     /// articles are placeholders, costs are not real).
     #[arg(long)]
     pub simulate: bool,
+    /// Where the embedded build keeps its database and queue files (created if missing).
+    #[arg(long, default_value = "bacowr-data")]
+    pub data_dir: PathBuf,
+}
+
+/// Whether the settings name a database or Redis of their own (anything but the defaults):
+/// then `up` runs against them; otherwise it runs embedded.
+fn configured(settings: &Settings) -> Result<bool, CliError> {
+    use figment::providers::Format;
+    let defaults: Settings = figment::Figment::from(figment::providers::Toml::string(
+        bacowr_shared::config::DEFAULTS,
+    ))
+    .extract()
+    .map_err(|e| CliError::Local(format!("embedded defaults: {e}")))?;
+    Ok(settings.database.url != defaults.database.url || settings.redis.url != defaults.redis.url)
+}
+
+/// The embedded build's database URL in `dir`.
+pub fn embedded_url(dir: &std::path::Path) -> Result<String, CliError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::Input(format!("--data-dir {}: {e}", dir.display())))?;
+    Ok(format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("bacowr.db").to_string_lossy()
+    ))
 }
 
 /// `BACOWR_DATABASE__URL` wins; else the conventional `DATABASE_URL`; same for Redis.
@@ -55,8 +81,14 @@ pub async fn run(args: UpArgs) -> Result<(), CliError> {
         settings.api.listen = listen;
     }
     let _telemetry = telemetry::init("bacowr", &settings.telemetry);
-    services::ensure_database(&settings.database.url).await?;
-    services::check_redis(&settings.redis.url).await?;
+    if bacowr_shared::infra::is_sqlite(&settings.database.url) {
+        // Named explicitly: that file, embedded.
+    } else if configured(&settings)? {
+        services::ensure_database(&settings.database.url).await?;
+        services::check_redis(&settings.redis.url).await?;
+    } else {
+        settings.database.url = embedded_url(&args.data_dir)?;
+    }
     // `up` is the one-command start: bring the schema up to date instead of refusing.
     settings.database.auto_migrate = true;
     let simulator = if args.simulate {
@@ -65,13 +97,11 @@ pub async fn run(args: UpArgs) -> Result<(), CliError> {
         None
     };
     let stack = Stack::start(settings.clone(), args.workers).await?;
-    let db = bacowr_shared::db::connect_database(&settings.database)
-        .await
-        .map_err(|e| CliError::Local(format!("Postgres: {e}")))?;
+    let db = stack.database(&settings).await?;
     let orgs = bacowr_shared::entities::organization::Entity::find()
         .count(&db)
         .await
-        .map_err(|e| CliError::Local(format!("Postgres: {e}")))?;
+        .map_err(|e| CliError::Local(format!("database: {e}")))?;
     crate::out!("BACOWR is up");
     crate::out!("  API      {}/api/v1", stack.api_url);
     crate::out!("  docs     {}/docs", stack.api_url);
@@ -81,6 +111,15 @@ pub async fn run(args: UpArgs) -> Result<(), CliError> {
         settings.worker.concurrency,
         services::redact(&settings.database.url)
     );
+    if bacowr_shared::infra::is_sqlite(&settings.database.url) {
+        crate::out!(
+            "  mode     embedded: SQLite database and queue, no Postgres or Redis; one process only"
+        );
+    } else {
+        crate::out!(
+            "  mode     fleet: Postgres and Redis; more `bacowr-api` and `bacowr-worker` processes may join"
+        );
+    }
     if orgs == 0 {
         let created = bacowr_api::services::orgs::create_org(&db, "default")
             .await

@@ -5,10 +5,11 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-
 use super::{LiveEvent, StreamId};
-use crate::config::{EventsSettings, Settings};
+use crate::{
+    backplane::Backplane,
+    config::{EventsSettings, Settings},
+};
 
 /// KEYS[1] stream; ARGV: max length, ttl seconds, channel, the event's JSON without its id.
 /// The published JSON is the stored one with `"id"` spliced in first: no JSON codec in Lua.
@@ -23,16 +24,16 @@ return id
 /// caller: errors and timeouts are logged and the event is dropped (Postgres has the truth).
 #[derive(Clone)]
 pub struct Publisher {
-    redis: ConnectionManager,
+    backplane: Backplane,
     namespace: String,
     config: EventsSettings,
     script: redis::Script,
 }
 
 impl Publisher {
-    pub fn new(redis: ConnectionManager, settings: &Settings) -> Self {
+    pub fn new(backplane: Backplane, settings: &Settings) -> Self {
         Self {
-            redis,
+            backplane,
             namespace: settings.redis.namespace.clone(),
             config: settings.events.clone(),
             script: redis::Script::new(SCRIPT),
@@ -57,24 +58,29 @@ impl Publisher {
         if !self.config.enabled || events.is_empty() {
             return Vec::new();
         }
+        let conn = match &self.backplane {
+            Backplane::Redis(conn) => conn,
+            Backplane::Local(local) => {
+                let ttl = Duration::from_secs(self.config.retention_secs);
+                return stored(events)
+                    .map(|(topic, body)| {
+                        local.append(
+                            &topic.stream_key(&self.namespace),
+                            &topic.channel(&self.namespace),
+                            body,
+                            self.config.stream_max_len as usize,
+                            ttl,
+                        )
+                    })
+                    .collect();
+            }
+        };
         let mut pipe = redis::pipe();
         // Loading in the same round trip makes EVALSHA safe after a Redis restart or a
         // SCRIPT FLUSH, without sending the script's text once per event.
         pipe.cmd("SCRIPT").arg("LOAD").arg(SCRIPT).ignore();
         let mut count = 0;
-        for event in events {
-            let Some(topic) = event.topic() else {
-                tracing::warn!(
-                    kind = event.kind.as_str(),
-                    "live event without batch or job dropped"
-                );
-                continue;
-            };
-            let mut stored = event.clone();
-            stored.id = None;
-            let Ok(body) = serde_json::to_string(&stored) else {
-                continue;
-            };
+        for (topic, body) in stored(events) {
             pipe.cmd("EVALSHA")
                 .arg(self.script.get_hash())
                 .arg(1)
@@ -88,7 +94,7 @@ impl Publisher {
         if count == 0 {
             return Vec::new();
         }
-        let mut conn = self.redis.clone();
+        let mut conn = conn.clone();
         let timeout = Duration::from_millis(self.config.publish_timeout_ms);
         let result: Result<redis::RedisResult<Vec<String>>, _> =
             tokio::time::timeout(timeout, pipe.query_async(&mut conn)).await;
@@ -108,4 +114,22 @@ impl Publisher {
             }
         }
     }
+}
+
+/// Each event's topic and stored JSON (without its id, which the stream assigns).
+fn stored(events: &[LiveEvent]) -> impl Iterator<Item = (super::Topic, String)> + '_ {
+    events.iter().filter_map(|event| {
+        let Some(topic) = event.topic() else {
+            tracing::warn!(
+                kind = event.kind.as_str(),
+                "live event without batch or job dropped"
+            );
+            return None;
+        };
+        let mut stored = event.clone();
+        stored.id = None;
+        serde_json::to_string(&stored)
+            .ok()
+            .map(|body| (topic, body))
+    })
 }

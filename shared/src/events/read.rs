@@ -2,9 +2,8 @@
 //! off the stream (trimmed by its length bound, or expired): events in between may be lost,
 //! and the reader must say so instead of pretending continuity.
 
-use redis::aio::ConnectionManager;
-
 use super::{LiveEvent, StreamId};
+use crate::backplane::Backplane;
 
 /// Where a reader is in a stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,24 +37,17 @@ pub struct Page {
 /// Reads up to `count` entries after `cursor`. The range starts AT the cursor's id so its
 /// presence proves that nothing between it and the returned entries was trimmed.
 pub async fn read_page(
-    conn: &mut ConnectionManager,
+    backplane: &Backplane,
     key: &str,
     cursor: Cursor,
     count: usize,
 ) -> redis::RedisResult<Page> {
     let count = count.max(1);
     let (start, ask) = match cursor {
-        Cursor::Start => ("-".to_owned(), count),
-        Cursor::After(id) => (id.to_string(), count + 1),
+        Cursor::Start => (None, count),
+        Cursor::After(id) => (Some(id), count + 1),
     };
-    let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
-        .arg(key)
-        .arg(&start)
-        .arg("+")
-        .arg("COUNT")
-        .arg(ask)
-        .query_async(conn)
-        .await?;
+    let entries = range(backplane, key, start, ask).await?;
     let more = entries.len() == ask;
     let mut entries = entries.into_iter().peekable();
     let mut gap = false;
@@ -72,11 +64,7 @@ pub async fn read_page(
         let Ok(id) = StreamId::parse(&id) else {
             continue;
         };
-        let body = fields
-            .chunks(2)
-            .find(|kv| kv[0] == "e")
-            .and_then(|kv| kv.get(1));
-        match body.map(|b| serde_json::from_str::<LiveEvent>(b)) {
+        match fields.map(|b| serde_json::from_str::<LiveEvent>(&b)) {
             Some(Ok(mut event)) => {
                 event.id = Some(id);
                 events.push(event);
@@ -89,7 +77,7 @@ pub async fn read_page(
         (None, false) => cursor,
         // Fell off an empty or expired stream, or a cursor beyond its end: continue after
         // whatever the stream ends with now, so nothing old is sent again.
-        (None, true) => match last_id(conn, key).await? {
+        (None, true) => match last_id(backplane, key).await? {
             Some(id) => Cursor::After(id),
             None => Cursor::Start,
         },
@@ -102,18 +90,57 @@ pub async fn read_page(
     })
 }
 
-/// The stream's newest entry id, if it has any.
-pub async fn last_id(
-    conn: &mut ConnectionManager,
+/// `XRANGE key start + COUNT count`, as (id, the event's JSON if the entry has one).
+async fn range(
+    backplane: &Backplane,
     key: &str,
-) -> redis::RedisResult<Option<StreamId>> {
+    start: Option<StreamId>,
+    count: usize,
+) -> redis::RedisResult<Vec<(String, Option<String>)>> {
+    let conn = match backplane {
+        Backplane::Redis(conn) => conn,
+        Backplane::Local(local) => {
+            return Ok(local
+                .range(key, start, count)
+                .into_iter()
+                .map(|(id, body)| (id.to_string(), Some(body)))
+                .collect());
+        }
+    };
+    let start = start.map_or_else(|| "-".to_owned(), |id| id.to_string());
+    let entries: Vec<(String, Vec<String>)> = redis::cmd("XRANGE")
+        .arg(key)
+        .arg(&start)
+        .arg("+")
+        .arg("COUNT")
+        .arg(count)
+        .query_async(&mut conn.clone())
+        .await?;
+    Ok(entries
+        .into_iter()
+        .map(|(id, fields)| {
+            let body = fields
+                .chunks(2)
+                .find(|kv| kv[0] == "e")
+                .and_then(|kv| kv.get(1).cloned());
+            (id, body)
+        })
+        .collect())
+}
+
+/// The stream's newest entry id, if it has any.
+pub async fn last_id(backplane: &Backplane, key: &str) -> redis::RedisResult<Option<StreamId>> {
+    let conn = match backplane {
+        Backplane::Redis(conn) => conn,
+        Backplane::Local(local) => return Ok(local.last_id(key)),
+    };
     let entries: Vec<(String, Vec<String>)> = redis::cmd("XREVRANGE")
         .arg(key)
         .arg("+")
         .arg("-")
         .arg("COUNT")
         .arg(1)
-        .query_async(conn)
+        .query_async(&mut conn.clone())
         .await?;
     Ok(entries.first().and_then(|(id, _)| StreamId::parse(id).ok()))
 }

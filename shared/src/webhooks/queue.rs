@@ -50,15 +50,45 @@ pub fn webhook_queue_config(settings: &Settings) -> QueueConfig {
         .persist_results(true)
 }
 
-pub type WebhookQueue = RedisStorage<DeliverWebhook>;
+pub type RedisWebhookQueue = RedisStorage<DeliverWebhook>;
 
-pub fn webhook_queue(conn: redis::aio::ConnectionManager, settings: &Settings) -> WebhookQueue {
+pub fn webhook_queue(
+    conn: redis::aio::ConnectionManager,
+    settings: &Settings,
+) -> RedisWebhookQueue {
     RedisStorage::new(conn).with_config(webhook_queue_config(settings))
+}
+
+/// Redis for a fleet, a SQLite file in the embedded build (`crate::queue::sqlite`).
+#[derive(Clone)]
+pub enum WebhookQueue {
+    Redis(RedisWebhookQueue),
+    Sqlite(crate::queue::sqlite::SqliteQueue<DeliverWebhook>),
+}
+
+impl From<RedisWebhookQueue> for WebhookQueue {
+    fn from(queue: RedisWebhookQueue) -> Self {
+        Self::Redis(queue)
+    }
+}
+
+impl WebhookQueue {
+    pub async fn push(
+        &self,
+        tasks: Vec<(String, DeliverWebhook)>,
+    ) -> Result<(), crate::queue::PushError> {
+        match self {
+            Self::Redis(queue) => Ok(push_all(&mut queue.clone(), tasks).await?),
+            Self::Sqlite(queue) => {
+                Ok(crate::queue::sqlite::push_all(&mut queue.clone(), tasks).await?)
+            }
+        }
+    }
 }
 
 /// Pushes many tasks in one round trip, each under its task id.
 pub async fn push_all(
-    queue: &mut WebhookQueue,
+    queue: &mut RedisWebhookQueue,
     tasks: Vec<(String, DeliverWebhook)>,
 ) -> Result<(), TaskSinkError<apalis_redis::Error>> {
     if tasks.is_empty() {

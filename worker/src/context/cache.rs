@@ -1,7 +1,7 @@
 //! Per-URL cache in Redis: a batch often repeats a publisher or a target. Failures are cached
 //! briefly so a down site is not hammered by every job of a batch, but recovers soon.
 
-use redis::{AsyncCommands, aio::ConnectionManager};
+use bacowr_shared::backplane::Backplane;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
@@ -19,18 +19,17 @@ pub fn key(namespace: &str, kind: &str, url: &str) -> String {
     )
 }
 
-async fn get<T: DeserializeOwned>(redis: &ConnectionManager, key: &str) -> Option<Cached<T>> {
-    let mut conn = redis.clone();
-    let raw: Option<String> = conn.get(key).await.ok()?;
+async fn get<T: DeserializeOwned>(backplane: &Backplane, key: &str) -> Option<Cached<T>> {
+    let raw = backplane.get(key).await.ok()?;
     serde_json::from_str(&raw?).ok()
 }
 
-async fn put<T: Serialize>(redis: &ConnectionManager, key: &str, value: &Cached<T>, ttl_secs: u64) {
+async fn put<T: Serialize>(backplane: &Backplane, key: &str, value: &Cached<T>, ttl_secs: u64) {
     let Ok(raw) = serde_json::to_string(value) else {
         return;
     };
-    let mut conn = redis.clone();
-    if let Err(e) = conn.set_ex::<_, _, ()>(key, raw, ttl_secs.max(1)).await {
+    let ttl = std::time::Duration::from_secs(ttl_secs.max(1));
+    if let Err(e) = backplane.set_ex(key, &raw, ttl).await {
         // A cache that can't write only costs a refetch.
         tracing::debug!(error = %e, "context cache write failed");
     }
@@ -39,7 +38,7 @@ async fn put<T: Serialize>(redis: &ConnectionManager, key: &str, value: &Cached<
 /// The cached answer for `key`, or `fetch`'s, cached for `ttl_secs` (or `failure_ttl_secs`
 /// when it failed).
 pub async fn through<T, F>(
-    redis: &ConnectionManager,
+    backplane: &Backplane,
     key: &str,
     ttl_secs: u64,
     failure_ttl_secs: u64,
@@ -49,7 +48,7 @@ where
     T: Serialize + DeserializeOwned,
     F: Future<Output = Result<T, String>>,
 {
-    match get::<T>(redis, key).await {
+    match get::<T>(backplane, key).await {
         Some(Cached::Ok { value }) => return Ok(value),
         Some(Cached::Failed { reason }) => return Err(reason),
         None => {}
@@ -57,7 +56,7 @@ where
     match fetch.await {
         Ok(value) => {
             let cached = Cached::Ok { value };
-            put(redis, key, &cached, ttl_secs).await;
+            put(backplane, key, &cached, ttl_secs).await;
             let Cached::Ok { value } = cached else {
                 unreachable!()
             };
@@ -65,7 +64,7 @@ where
         }
         Err(reason) => {
             put::<T>(
-                redis,
+                backplane,
                 key,
                 &Cached::Failed {
                     reason: reason.clone(),

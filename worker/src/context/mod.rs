@@ -73,7 +73,7 @@ async fn summary(state: &WorkerState, url: &str) -> Result<PageSummary, String> 
     let settings = &state.settings.context;
     let key = cache::key(&state.settings.redis.namespace, "page", url);
     cache::through(
-        &state.redis,
+        &state.backplane,
         &key,
         settings.cache_ttl_secs,
         settings.failure_cache_ttl_secs,

@@ -2,7 +2,6 @@
 //! on the avoid-list, answer 200 through the guarded client, and were not already given to the
 //! same publisher in this batch. Links that fail are turned into plain text.
 
-use redis::AsyncCommands;
 use serde::Serialize;
 use url::Url;
 
@@ -89,9 +88,12 @@ async fn taken_by_other(state: &WorkerState, job: &job::Model, url: &str) -> boo
     let Some(batch_id) = job.batch_id else {
         return false;
     };
-    let mut conn = state.redis.clone();
-    let owner: Option<String> = conn
-        .hget(reservation_key(state, batch_id, &job.publisher_domain), url)
+    let owner = state
+        .backplane
+        .field(
+            &reservation_key(state, batch_id, &job.publisher_domain),
+            url,
+        )
         .await
         .unwrap_or(None);
     owner.is_some_and(|o| o != job.id.to_string())
@@ -102,7 +104,7 @@ async fn answers_200(state: &WorkerState, url: &str) -> Result<(), String> {
     let key = cache::key(&state.settings.redis.namespace, "probe", url);
     // Anything but a 200 (a 429 or 503 included) is a failure, cached only briefly.
     cache::through(
-        &state.redis,
+        &state.backplane,
         &key,
         settings.cache_ttl_secs,
         settings.failure_cache_ttl_secs,
@@ -130,11 +132,9 @@ pub async fn release_unused(
     };
     let key = reservation_key(state, batch_id, &job.publisher_domain);
     let me = job.id.to_string();
-    let mut conn = state.redis.clone();
     for url in reserved.iter().filter(|u| !used.contains(u)) {
-        let owner: Option<String> = conn.hget(&key, url).await.unwrap_or(None);
-        if owner.as_deref() == Some(me.as_str()) {
-            let _: Result<i64, _> = conn.hdel(&key, url).await;
+        if let Err(e) = state.backplane.release_field(&key, url, &me).await {
+            tracing::debug!(error = %e, "trust-link reservation not released; it expires");
         }
     }
 }
@@ -146,11 +146,9 @@ async fn reserve(state: &WorkerState, job: &job::Model, url: &str) -> Result<(),
         return Ok(());
     };
     let key = reservation_key(state, batch_id, &job.publisher_domain);
-    let mut conn = state.redis.clone();
     let me = job.id.to_string();
-    let _: Result<bool, _> = conn.hset_nx(&key, url, &me).await;
-    let _: Result<bool, _> = conn.expire(&key, 60 * 60 * 24 * 30).await;
-    match conn.hget::<_, _, Option<String>>(&key, url).await {
+    let ttl = std::time::Duration::from_secs(60 * 60 * 24 * 30);
+    match state.backplane.claim_field(&key, url, &me, ttl).await {
         Ok(Some(owner)) if owner != me => {
             Err("already used for this publisher in this batch".into())
         }

@@ -5,6 +5,7 @@
 
 mod leader;
 mod pick;
+pub mod queues;
 pub mod recover;
 mod trim;
 
@@ -16,10 +17,12 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
 
 use bacowr_shared::{
+    backplane::Backplane,
     config::Settings,
     db::connect_redis,
+    infra::Queues,
     queue::{self, ArticleQueue},
-    webhooks,
+    webhooks::queue::WebhookQueue,
 };
 
 use crate::metrics::Metrics;
@@ -30,8 +33,10 @@ pub use leader::Leadership;
 
 pub struct Dispatcher {
     pub db: DatabaseConnection,
-    pub redis: ConnectionManager,
+    pub backplane: Backplane,
+    pub queues: Queues,
     pub queue: ArticleQueue,
+    pub webhook_queue: WebhookQueue,
     pub settings: Settings,
     pub metrics: Arc<Metrics>,
     /// Live events for the jobs it releases or fails after their worker vanished.
@@ -93,9 +98,7 @@ impl Dispatcher {
     async fn tick(&self, check_lost: bool, expire_leases: bool) -> bool {
         let d = &self.settings.dispatch;
         let now = Utc::now().trunc_subsecs(6);
-        let mut redis = self.redis.clone();
         let namespace = &self.settings.redis.namespace;
-        let config = queue::queue_config(&self.settings);
         let mut db_ok = true;
         let mut step = |name: &str, result: Result<(), StepError>| {
             if let Err(e) = result {
@@ -107,7 +110,7 @@ impl Dispatcher {
         };
         step(
             "redis reset",
-            recover::after_redis_reset(&self.db, &mut redis, namespace)
+            recover::after_redis_reset(&self.db, &self.queues, namespace)
                 .await
                 .map(drop),
         );
@@ -132,38 +135,18 @@ impl Dispatcher {
             let give_up = now - chrono::Duration::seconds(10 * d.redispatch_after_secs as i64);
             step(
                 "lost tasks",
-                recover::lost_tasks(
-                    &self.db,
-                    &mut redis,
-                    &config.job_meta_hash(),
-                    before,
-                    give_up,
-                )
-                .await
-                .map(drop),
+                recover::lost_tasks(&self.db, &self.queues, &self.settings, before, give_up)
+                    .await
+                    .map(drop),
             );
         }
         step("dispatch", self.fill_window(now).await);
-        step(
-            "trim",
-            trim::finished_tasks(&mut redis, &config, d.trim_per_tick)
-                .await
-                .map(drop)
-                .map_err(StepError::from),
-        );
         step("webhooks", self.dispatch_webhooks(now).await);
         step(
-            "webhook trim",
-            trim::finished_tasks(
-                &mut redis,
-                &webhooks::queue::webhook_queue_config(&self.settings),
-                d.trim_per_tick,
-            )
-            .await
-            .map(drop)
-            .map_err(StepError::from),
+            "trim",
+            queues::trim(&self.queues, &self.settings, d.trim_per_tick).await,
         );
-        if let Ok(depth) = recover::queue_depth(&mut redis, &config).await {
+        if let Ok(depth) = queues::depth(&self.queues, &self.settings).await {
             self.metrics.set_queue_depth(depth);
         }
         db_ok
@@ -190,10 +173,14 @@ impl Dispatcher {
 
     /// Due webhook deliveries to their own queue (see `crate::webhooks::dispatch`).
     async fn dispatch_webhooks(&self, now: chrono::DateTime<Utc>) -> Result<(), StepError> {
-        let queue = webhooks::queue::webhook_queue(self.redis.clone(), &self.settings);
-        let pushed = crate::webhooks::dispatch::due(&self.db, &queue, &self.settings.webhooks, now)
-            .await
-            .map_err(StepError::from)?;
+        let pushed = crate::webhooks::dispatch::due(
+            &self.db,
+            &self.webhook_queue,
+            &self.settings.webhooks,
+            now,
+        )
+        .await
+        .map_err(StepError::from)?;
         if pushed > 0 {
             tracing::debug!(pushed, "webhook deliveries dispatched");
         }
@@ -203,6 +190,9 @@ impl Dispatcher {
     /// Blocks on the wake-up list (on a connection of its own: a blocking pop would stall
     /// every other command on a shared, multiplexed one) for at most `tick`.
     async fn wait_for_wake(&self, wake: &mut Option<ConnectionManager>, tick: Duration) {
+        if let Backplane::Local(local) = &self.backplane {
+            return local.woken(tick).await;
+        }
         if wake.is_none() {
             match connect_redis(&self.settings.redis).await {
                 Ok(conn) => *wake = Some(conn),

@@ -143,9 +143,8 @@ pub async fn dispatch(
             )
         })
         .collect();
-    let mut queue = queue.clone();
-    if let Err(e) = queue::push_all(&mut queue, tasks).await {
-        tracing::warn!(error = %e, jobs = marked.len(), "push to Redis failed; un-marking the jobs");
+    if let Err(e) = queue.push(tasks).await {
+        tracing::warn!(error = %e, jobs = marked.len(), "push to the queue failed; un-marking the jobs");
         unmark(db, ids, now).await?;
         return Ok(0);
     }

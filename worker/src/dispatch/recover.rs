@@ -1,49 +1,45 @@
-//! Finding work that Redis lost or a dead worker dropped, and putting it back in line.
+//! Finding work that the queue lost or a dead worker dropped, and putting it back in line.
 
 use chrono::{DateTime, Utc};
-use redis::aio::ConnectionManager;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
     QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, sea_query::Expr,
 };
 
 use bacowr_shared::{
+    config::Settings,
     domain::{BatchStatus, JobStatus, ReviewStatus},
     entities::{batch, job},
     error::job_errors,
     ids::JobId,
+    infra::Queues,
     queue,
 };
 
 use crate::store::batch_counters;
 
-/// A failed dispatcher step, telling a Postgres failure (which pauses lease expiry) from a
-/// Redis one.
+/// A failed dispatcher step, telling a database failure (which pauses lease expiry) from a
+/// queue one.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
-    #[error("Postgres: {0}")]
+    #[error("database: {0}")]
     Postgres(#[from] DbErr),
     #[error("Redis: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("queue file: {0}")]
+    QueueFile(#[from] apalis_sqlite::SqlxError),
 }
 
-/// A fresh Redis (flushed, or restarted without persistence) has lost every task: forget
-/// which queued jobs were dispatched so they are pushed again. The marker key is written
-/// when the dispatcher first sees this Redis; its absence is how the loss shows.
+/// A fresh queue (Redis flushed, or restarted without persistence; a new queue file) has
+/// lost every task: forget which queued jobs were dispatched so they are pushed again. The
+/// marker is written when the dispatcher first sees the queue; its absence is how the loss
+/// shows.
 pub async fn after_redis_reset(
     db: &DatabaseConnection,
-    redis: &mut ConnectionManager,
+    queues: &Queues,
     namespace: &str,
 ) -> Result<u64, StepError> {
-    let marker = format!("{namespace}:dispatch:epoch");
-    let fresh: bool = redis::cmd("SET")
-        .arg(&marker)
-        .arg(Utc::now().to_rfc3339())
-        .arg("NX")
-        .query_async::<Option<String>>(redis)
-        .await?
-        .is_some();
-    if !fresh {
+    if !super::queues::fresh(queues, namespace).await? {
         return Ok(0);
     }
     let reset = job::Entity::update_many()
@@ -59,7 +55,7 @@ pub async fn after_redis_reset(
     if reset > 0 {
         tracing::warn!(
             jobs = reset,
-            "Redis holds none of our tasks (flushed or restarted); re-dispatching"
+            "the queue holds none of our tasks (Redis flushed or restarted, or a new queue file); re-dispatching"
         );
     }
     Ok(reset)
@@ -69,8 +65,8 @@ pub async fn after_redis_reset(
 /// run without being claimed): un-marked, so the next pick pushes them again.
 pub async fn lost_tasks(
     db: &DatabaseConnection,
-    redis: &mut ConnectionManager,
-    meta_prefix: &str,
+    queues: &Queues,
+    settings: &Settings,
     before: DateTime<Utc>,
     give_up: DateTime<Utc>,
 ) -> Result<u64, StepError> {
@@ -89,14 +85,11 @@ pub async fn lost_tasks(
     if stale.is_empty() {
         return Ok(0);
     }
-    let mut pipe = redis::pipe();
-    for (id, dispatches, _) in &stale {
-        let task = queue::task_id(JobId::from_uuid(*id), *dispatches);
-        pipe.cmd("HGET")
-            .arg(format!("{meta_prefix}:{task}"))
-            .arg("status");
-    }
-    let statuses: Vec<Option<String>> = pipe.query_async(redis).await?;
+    let tasks: Vec<String> = stale
+        .iter()
+        .map(|(id, dispatches, _)| queue::task_id(JobId::from_uuid(*id), *dispatches))
+        .collect();
+    let statuses = super::queues::statuses(queues, settings, &tasks).await?;
     let mut requeued = 0;
     for ((id, dispatches, dispatched_at), status) in stale.iter().zip(statuses) {
         // Pending: still waiting in Redis. Running: a worker holds it. Failed: apalis will run
@@ -250,21 +243,6 @@ async fn release_expired(
     crate::live::released(events, found, status, batch_now).await;
     tracing::warn!(job_id = %JobId::from_uuid(found.id), attempts = found.attempts, ?status, owner = ?found.lease_owner, "lease expired; job released");
     Ok(true)
-}
-
-/// Redis' copy of the backlog, for metrics: tasks waiting to be fetched.
-pub async fn queue_depth(
-    redis: &mut ConnectionManager,
-    config: &apalis_redis::Config,
-) -> redis::RedisResult<i64> {
-    let (active, scheduled): (i64, i64) = redis::pipe()
-        .cmd("LLEN")
-        .arg(config.active_jobs_list())
-        .cmd("ZCARD")
-        .arg(config.scheduled_jobs_set())
-        .query_async(redis)
-        .await?;
-    Ok(active + scheduled)
 }
 
 /// Queued jobs of a cancelled batch (a retry or a release that raced the cancel): cancelled

@@ -88,17 +88,10 @@ async fn counts(db: &DatabaseConnection, id: Uuid) -> (BatchStatus, i32, i32, i3
     )
 }
 
-/// Live events off, and a Redis connection that is never made.
+/// The embedded build's in-process backplane: the events these steps publish stay here.
 fn publisher() -> Publisher {
-    let mut settings = Settings::from_figment(Settings::figment(None)).unwrap();
-    settings.events.enabled = false;
-    let client = redis::Client::open("redis://127.0.0.1:1").unwrap();
-    let redis = redis::aio::ConnectionManager::new_lazy_with_config(
-        client,
-        redis::aio::ConnectionManagerConfig::new(),
-    )
-    .unwrap();
-    Publisher::new(redis, &settings)
+    let settings = Settings::from_figment(Settings::figment(None)).unwrap();
+    Publisher::new(bacowr_shared::backplane::Backplane::local(), &settings)
 }
 
 #[tokio::test]

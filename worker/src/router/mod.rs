@@ -65,7 +65,7 @@ pub struct Router {
 impl Router {
     pub fn new(
         settings: &Settings,
-        redis: redis::aio::ConnectionManager,
+        backplane: bacowr_shared::backplane::Backplane,
         prices: PriceTable,
     ) -> Result<Self, reqwest::Error> {
         let r = &settings.router;
@@ -89,7 +89,7 @@ impl Router {
         Ok(Self {
             deployments,
             breakers: Mutex::new(breakers),
-            limiter: RateLimiter::new(redis, &settings.redis.namespace),
+            limiter: RateLimiter::new(backplane, &settings.redis.namespace),
             prices,
             fallback_price: bacowr_shared::pricing::Price {
                 input: settings.provider.price_input_per_mtok,

@@ -4,7 +4,9 @@
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
-use redis::{Script, aio::ConnectionManager};
+use redis::Script;
+
+use bacowr_shared::backplane::Backplane;
 
 /// Books one request on KEYS[1] and ARGV[3] tokens on KEYS[2] (intervals in microseconds
 /// per unit in ARGV[1], ARGV[2]; 0 = no limit), both or neither. Returns -1 when booked, else
@@ -42,7 +44,7 @@ return -1
 "#;
 
 pub struct RateLimiter {
-    redis: ConnectionManager,
+    backplane: Backplane,
     namespace: String,
     script: Script,
     local: Mutex<HashMap<String, tokio::time::Instant>>,
@@ -66,9 +68,9 @@ fn interval_us(per_minute: u32) -> f64 {
 }
 
 impl RateLimiter {
-    pub fn new(redis: ConnectionManager, namespace: &str) -> Self {
+    pub fn new(backplane: Backplane, namespace: &str) -> Self {
         Self {
-            redis,
+            backplane,
             namespace: namespace.to_owned(),
             script: Script::new(GCRA),
             local: Mutex::new(HashMap::new()),
@@ -84,7 +86,18 @@ impl RateLimiter {
         // workers read these as milliseconds (they would wait for ages) or the other way.
         let rpm_key = format!("{}:ratelimit:{}:rpm:us", self.namespace, limits.deployment);
         let tpm_key = format!("{}:ratelimit:{}:tpm:us", self.namespace, limits.deployment);
-        let mut conn = self.redis.clone();
+        let conn = match &self.backplane {
+            Backplane::Redis(conn) => conn,
+            // The embedded build: this process is the whole fleet.
+            Backplane::Local(local) => {
+                let wait = self
+                    .check_local(&rpm_key, interval_us(limits.rpm), 1)
+                    .max(self.check_local(&tpm_key, interval_us(limits.tpm), limits.tokens));
+                self.report_local(local, &[&rpm_key, &tpm_key]);
+                return wait;
+            }
+        };
+        let mut conn = conn.clone();
         let result: Result<i64, _> = self
             .script
             .key(&rpm_key)
@@ -101,6 +114,21 @@ impl RateLimiter {
                 tracing::warn!(error = %e, "fleet rate limiter unavailable; limiting this process only");
                 self.check_local(&rpm_key, interval_us(limits.rpm), 1)
                     .max(self.check_local(&tpm_key, interval_us(limits.tpm), limits.tokens))
+            }
+        }
+    }
+
+    /// Writes the in-process due times where `/providers` reads the fleet's (as epoch
+    /// microseconds, like the Redis script's).
+    fn report_local(&self, backplane: &bacowr_shared::backplane::Local, keys: &[&str]) {
+        let now = tokio::time::Instant::now();
+        let now_us = backplane.now_micros();
+        let local = self.local.lock().expect("limiter lock");
+        for key in keys {
+            if let Some(tat) = local.get(*key) {
+                let ahead = tat.saturating_duration_since(now);
+                let due = now_us + ahead.as_micros() as i64;
+                backplane.set_ex(key, &due.to_string(), ahead + Duration::from_secs(1));
             }
         }
     }

@@ -19,22 +19,17 @@ impl Router {
     /// `GET /api/v1/providers`; entries of a stopped process expire on their own.
     pub async fn publish_status(
         &self,
-        redis: &redis::aio::ConnectionManager,
+        backplane: &bacowr_shared::backplane::Backplane,
         namespace: &str,
         owner: &str,
     ) {
-        let mut conn = redis.clone();
         for status in self.status() {
             let key = format!("{namespace}:providers:{}:{owner}", status.name);
             let Ok(value) = serde_json::to_string(&status) else {
                 continue;
             };
-            let result: Result<(), _> = redis::cmd("SET")
-                .arg(&key)
-                .arg(value)
-                .arg("EX")
-                .arg(30)
-                .query_async(&mut conn)
+            let result = backplane
+                .set_ex(&key, &value, std::time::Duration::from_secs(30))
                 .await;
             if let Err(e) = result {
                 tracing::debug!(error = %e, "could not publish provider status");

@@ -64,9 +64,8 @@ pub async fn due(
             )
         })
         .collect();
-    let mut queue = queue.clone();
-    if let Err(e) = queue::push_all(&mut queue, tasks).await {
-        tracing::warn!(error = %e, deliveries = marked.len(), "webhook push to Redis failed; un-marking");
+    if let Err(e) = queue.push(tasks).await {
+        tracing::warn!(error = %e, deliveries = marked.len(), "webhook push to the queue failed; un-marking");
         let ids: Vec<Uuid> = marked.iter().map(|m| m.id).collect();
         unmark(db, &ids, now).await?;
         return Ok(0);

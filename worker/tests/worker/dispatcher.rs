@@ -10,11 +10,14 @@ use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use bacowr_shared::{
+    backplane::Backplane,
     config::Settings,
     db::connect_redis,
     entities::job,
+    infra::Queues,
     queue,
     testing::{eventually, free_port},
+    webhooks::queue::webhook_queue,
 };
 use bacowr_worker::{dispatch::Dispatcher, metrics::Metrics};
 
@@ -118,11 +121,16 @@ async fn a_dispatched_task_lost_from_redis_is_dispatched_again() {
     let dispatcher = tokio::spawn(
         Dispatcher {
             db: s.db.clone(),
-            redis: redis.clone(),
-            queue: queue::article_queue(redis.clone(), &settings),
+            backplane: Backplane::Redis(redis.clone()),
+            queues: Queues::Redis(redis.clone()),
+            queue: queue::article_queue(redis.clone(), &settings).into(),
+            webhook_queue: webhook_queue(redis.clone(), &settings).into(),
             settings: settings.clone(),
             metrics: Arc::new(Metrics::default()),
-            events: bacowr_shared::events::Publisher::new(redis.clone(), &settings),
+            events: bacowr_shared::events::Publisher::new(
+                Backplane::Redis(redis.clone()),
+                &settings,
+            ),
         }
         .run(stopped),
     );

@@ -39,7 +39,7 @@ async fn a_regeneration_out_of_attempts_goes_back_to_review_with_its_article() {
     let conn = bacowr_shared::db::connect_redis(&settings.redis)
         .await
         .unwrap();
-    let events = Publisher::new(conn, &settings);
+    let events = Publisher::new(bacowr_shared::backplane::Backplane::Redis(conn), &settings);
 
     let (org, batch_id, ids) = seed(&db, 1).await;
     let job = claim(&db, ids[0], org, "w1", LEASE, MAX_ATTEMPTS)

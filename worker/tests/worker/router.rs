@@ -54,7 +54,12 @@ pub async fn router(redis: &TestRedis, chain: Vec<(&str, DeploymentSettings)>) -
     s.router.chain = chain.iter().map(|(n, _)| n.to_string()).collect();
     s.deployments = chain.into_iter().map(|(n, d)| (n.to_string(), d)).collect();
     let conn = connect_redis(&s.redis).await.unwrap();
-    Router::new(&s, conn, PriceTable::embedded()).unwrap()
+    Router::new(
+        &s,
+        bacowr_shared::backplane::Backplane::Redis(conn),
+        PriceTable::embedded(),
+    )
+    .unwrap()
 }
 
 pub fn request() -> GenerationRequest {
@@ -307,7 +312,7 @@ async fn each_protocol_maps_its_errors_to_the_taxonomy() {
         s.deployments = [(kind.to_string(), d)].into();
         let r = Router::new(
             &s,
-            connect_redis(&s.redis).await.unwrap(),
+            bacowr_shared::backplane::Backplane::Redis(connect_redis(&s.redis).await.unwrap()),
             PriceTable::embedded(),
         )
         .unwrap();

@@ -104,7 +104,8 @@ async fn deliveries_are_dispatched_once_recovered_when_lost_and_claimed_once() {
     let mut settings = Settings::from_figment(Settings::figment(None)).unwrap();
     settings.redis.url = redis_ns.url.clone();
     settings.redis.namespace = redis_ns.namespace.clone();
-    let queue = webhook_queue(connect_redis(&settings.redis).await.unwrap(), &settings);
+    let queue: bacowr_shared::webhooks::queue::WebhookQueue =
+        webhook_queue(connect_redis(&settings.redis).await.unwrap(), &settings).into();
     let org = OrgId::new();
     endpoint(&db, org, &[], true).await;
     let now = Utc::now().trunc_subsecs(6);

@@ -135,8 +135,11 @@ pub async fn decide(
     txn.commit().await?;
     announce(state, org_id, &batch, before, &changes, req.decision).await;
     if req.decision == ReviewDecision::NeedsRegeneration && !applied.is_empty() {
-        crate::services::enqueue::wake_dispatcher(&state.redis, &state.settings.redis.namespace)
-            .await;
+        crate::services::enqueue::wake_dispatcher(
+            &state.backplane,
+            &state.settings.redis.namespace,
+        )
+        .await;
     }
     Ok(Decided {
         decision: req.decision,

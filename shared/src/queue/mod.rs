@@ -16,6 +16,8 @@ use crate::{
     ids::{JobId, OrgId},
 };
 
+pub mod sqlite;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "v")]
 pub enum GenerateArticle {
@@ -55,8 +57,8 @@ pub fn dispatch_wake_list(namespace: &str) -> String {
     format!("{namespace}:dispatch:wake")
 }
 
-/// Asks the active dispatcher to look for work now (a new batch, a finished job). Best
-/// effort: its periodic tick finds the work anyway.
+/// Asks the active dispatcher to look for work now through Redis (see
+/// `crate::backplane::Backplane::wake_dispatcher`, which covers both backplanes).
 pub async fn wake_dispatcher(redis: &redis::aio::ConnectionManager, namespace: &str) {
     let list = dispatch_wake_list(namespace);
     let mut conn = redis.clone();
@@ -102,15 +104,51 @@ pub fn queue_config(settings: &Settings) -> QueueConfig {
         .persist_results(true)
 }
 
-pub type ArticleQueue = RedisStorage<GenerateArticle>;
+pub type RedisArticleQueue = RedisStorage<GenerateArticle>;
 
-pub fn article_queue(conn: redis::aio::ConnectionManager, settings: &Settings) -> ArticleQueue {
+pub fn article_queue(
+    conn: redis::aio::ConnectionManager,
+    settings: &Settings,
+) -> RedisArticleQueue {
     RedisStorage::new(conn).with_config(queue_config(settings))
+}
+
+/// Where the dispatcher pushes article tasks: Redis for a fleet, a SQLite file in the
+/// embedded build (see [`sqlite`]).
+#[derive(Clone)]
+pub enum ArticleQueue {
+    Redis(RedisArticleQueue),
+    Sqlite(sqlite::SqliteQueue<GenerateArticle>),
+}
+
+impl From<RedisArticleQueue> for ArticleQueue {
+    fn from(queue: RedisArticleQueue) -> Self {
+        Self::Redis(queue)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error("Redis queue: {0}")]
+    Redis(#[from] TaskSinkError<apalis_redis::Error>),
+    #[error("SQLite queue: {0}")]
+    Sqlite(#[from] TaskSinkError<apalis_sqlite::Error>),
+}
+
+impl ArticleQueue {
+    /// Pushes many tasks at once, each under its task id (see [`task_id`]): a repeated push
+    /// of one dispatch is dropped by either queue.
+    pub async fn push(&self, tasks: Vec<(String, GenerateArticle)>) -> Result<(), PushError> {
+        match self {
+            Self::Redis(queue) => Ok(push_all(&mut queue.clone(), tasks).await?),
+            Self::Sqlite(queue) => Ok(sqlite::push_all(&mut queue.clone(), tasks).await?),
+        }
+    }
 }
 
 /// Pushes many tasks in one round trip, each under its task id (see [`task_id`]).
 pub async fn push_all(
-    queue: &mut ArticleQueue,
+    queue: &mut RedisArticleQueue,
     tasks: Vec<(String, GenerateArticle)>,
 ) -> Result<(), TaskSinkError<apalis_redis::Error>> {
     if tasks.is_empty() {
