@@ -12,7 +12,23 @@ use crate::helpers::{TestApp, spawn_sim};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_175_link_batch_end_to_end() {
-    let app = TestApp::spawn().await;
+    a_175_link_batch(TestApp::spawn().await).await;
+}
+
+/// The same batch on the embedded build (#8): SQLite database, SQLite queue and in-process
+/// backplane, shared by the API and the worker in this process; no Postgres, no Redis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_175_link_batch_end_to_end_embedded() {
+    let app = TestApp::spawn_embedded().await;
+    assert_eq!(
+        app.db.get_database_backend(),
+        sea_orm::DbBackend::Sqlite,
+        "the embedded build runs on SQLite"
+    );
+    a_175_link_batch(app).await;
+}
+
+async fn a_175_link_batch(app: TestApp) {
     let sim = spawn_sim().await;
     let batch = app.submit_batch(175).await;
     let id = batch["id"].as_str().unwrap().to_owned();

@@ -3,7 +3,8 @@ use std::{sync::LazyLock, time::Duration};
 use bacowr_api::{Application, services::orgs};
 use bacowr_shared::{
     config::Settings,
-    testing::{TestDatabase, TestRedis, eventually},
+    infra::Infra,
+    testing::{TestDatabase, TestRedis, TestSqlite, eventually},
 };
 use llm_sim::{SimConfig, SimHandle};
 use reqwest::{Response, StatusCode};
@@ -18,7 +19,9 @@ pub struct TestApp {
     pub api_key: String,
     /// `None` when the app runs on a database the test owns itself (`spawn_on_database`).
     test_db: Option<TestDatabase>,
-    test_redis: TestRedis,
+    test_redis: Option<TestRedis>,
+    /// The embedded build's files and shared connections (`spawn_embedded`).
+    embedded: Option<(TestSqlite, Infra)>,
 }
 
 /// Spans of every trace a test starts with a sampled `traceparent`, exported in memory.
@@ -45,6 +48,27 @@ static TELEMETRY: LazyLock<()> = LazyLock::new(|| {
     std::mem::forget(guard);
 });
 
+/// What every test app runs with: a local listener, quick polls and heartbeats, and rate
+/// limits out of the way (the rate-limit tests set their own).
+fn test_settings() -> Settings {
+    let mut settings = base_settings();
+    settings.database.auto_migrate = true;
+    settings.database.max_connections = 10;
+    settings.api.listen = "127.0.0.1:0".parse().unwrap();
+    settings.worker.poll_interval_ms = 50;
+    settings.worker.heartbeat_secs = 1;
+    settings.worker.shutdown_grace_secs = 5;
+    settings.provider.backoff_initial_ms = 10;
+    settings.provider.backoff_max_ms = 50;
+    // Tests poll hard; the rate-limit tests set their own limits.
+    settings.rate_limit.per_caller_per_minute = 1_000_000;
+    settings.rate_limit.per_org_per_minute = 1_000_000;
+    settings.rate_limit.expensive_per_minute = 1_000_000;
+    settings.rate_limit.unauthenticated_per_minute = 1_000_000;
+    settings.rate_limit.login_per_minute = 1_000_000;
+    settings
+}
+
 pub fn base_settings() -> Settings {
     Settings::from_figment(Settings::figment(None)).expect("default settings load")
 }
@@ -68,6 +92,36 @@ impl TestApp {
         Self::spawn_inner(None, url.to_owned(), |_| {}).await
     }
 
+    /// The embedded build: a SQLite database and queue of the test's own and an in-process
+    /// backplane, shared by the API and the workers `start_worker` runs; no Postgres or Redis.
+    pub async fn spawn_embedded() -> Self {
+        LazyLock::force(&TELEMETRY);
+        let files = TestSqlite::create();
+        let mut settings = test_settings();
+        settings.database.url = files.url.clone();
+        let infra = Infra::embedded(&settings).await.expect("embedded infra");
+        bacowr_migrations::ensure_migrated(&infra.db, true)
+            .await
+            .expect("migrated");
+        let app = Application::build_with(settings.clone(), infra.clone())
+            .await
+            .expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let db = infra.db.clone();
+        let created = orgs::create_org(&db, "Test Agency").await.unwrap();
+        Self {
+            address,
+            client: reqwest::Client::new(),
+            db,
+            settings,
+            api_key: created.api_key,
+            test_db: None,
+            test_redis: None,
+            embedded: Some((files, infra)),
+        }
+    }
+
     async fn spawn_inner(
         test_db: Option<TestDatabase>,
         database_url: String,
@@ -75,24 +129,10 @@ impl TestApp {
     ) -> Self {
         LazyLock::force(&TELEMETRY);
         let test_redis = TestRedis::create().await;
-        let mut settings = base_settings();
+        let mut settings = test_settings();
         settings.database.url = database_url.clone();
-        settings.database.auto_migrate = true;
-        settings.database.max_connections = 10;
         settings.redis.url = test_redis.url.clone();
         settings.redis.namespace = test_redis.namespace.clone();
-        settings.api.listen = "127.0.0.1:0".parse().unwrap();
-        settings.worker.poll_interval_ms = 50;
-        settings.worker.heartbeat_secs = 1;
-        settings.worker.shutdown_grace_secs = 5;
-        settings.provider.backoff_initial_ms = 10;
-        settings.provider.backoff_max_ms = 50;
-        // Tests poll hard; the rate-limit tests set their own limits.
-        settings.rate_limit.per_caller_per_minute = 1_000_000;
-        settings.rate_limit.per_org_per_minute = 1_000_000;
-        settings.rate_limit.expensive_per_minute = 1_000_000;
-        settings.rate_limit.unauthenticated_per_minute = 1_000_000;
-        settings.rate_limit.login_per_minute = 1_000_000;
         configure(&mut settings);
 
         let app = Application::build(settings.clone())
@@ -112,7 +152,8 @@ impl TestApp {
             settings,
             api_key: created.api_key,
             test_db,
-            test_redis,
+            test_redis: Some(test_redis),
+            embedded: None,
         }
     }
 
@@ -212,14 +253,24 @@ impl TestApp {
         settings.context.total_timeout_ms = 3000;
         configure(&mut settings);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let run = bacowr_worker::start(settings, async {
+        let stopped = async {
             let _ = stopped.await;
-        })
-        .await
-        .expect("worker starts");
+        };
+        let task = match &self.embedded {
+            Some((_, infra)) => tokio::spawn(
+                bacowr_worker::start_with(settings, infra.clone(), stopped)
+                    .await
+                    .expect("worker starts"),
+            ),
+            None => tokio::spawn(
+                bacowr_worker::start(settings, stopped)
+                    .await
+                    .expect("worker starts"),
+            ),
+        };
         WorkerGuard {
             stop: Some(stop),
-            task: tokio::spawn(run),
+            task,
         }
     }
 
@@ -236,7 +287,13 @@ impl TestApp {
         if let Some(test_db) = self.test_db {
             test_db.drop_database().await;
         }
-        self.test_redis.clean().await;
+        if let Some(test_redis) = self.test_redis {
+            test_redis.clean().await;
+        }
+        if let Some((files, infra)) = self.embedded {
+            let _ = infra.db.close().await;
+            files.remove();
+        }
     }
 }
 

@@ -124,3 +124,35 @@ async fn refuses_to_start_without_redis() {
     assert!(err.starts_with("Redis"), "{err}");
     app.cleanup().await;
 }
+
+/// A fleet's processes never run on the embedded build's SQLite and in-process backplane:
+/// another process could not share them, so the API and the worker refuse at start, naming
+/// the commands that do run it.
+#[tokio::test]
+async fn the_fleet_binaries_refuse_a_sqlite_database() {
+    let files = bacowr_shared::testing::TestSqlite::create();
+    let mut settings = crate::helpers::base_settings();
+    settings.database.url = files.url.clone();
+    settings.api.listen = "127.0.0.1:0".parse().unwrap();
+    let err = match bacowr_api::Application::build(settings.clone()).await {
+        Ok(_) => panic!("the API started on SQLite"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("bacowr up") && err.contains("Postgres and Redis"),
+        "{err}"
+    );
+    let err = match bacowr_worker::start(settings, std::future::pending()).await {
+        Ok(_) => panic!("the worker started on SQLite"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("bacowr up") && err.contains("Postgres and Redis"),
+        "{err}"
+    );
+    assert!(
+        !files.dir.join("bacowr.db").exists(),
+        "refused before creating anything"
+    );
+    files.remove();
+}

@@ -1,40 +1,50 @@
 //! `bacowr demo` in its short mode (what CI can afford): 20 links, no simulated latency, the
-//! primary down for the whole run. The summary must add up and the failover must show.
+//! primary down for the whole run. The summary must add up and the failover must show, on
+//! the embedded build (the default: nothing installed) and against Postgres and Redis.
 
 use crate::helpers::{run, scratch_dir, stderr, stdout};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_demo_runs_end_to_end_with_a_failover() {
+async fn the_demo_runs_embedded_by_default_with_a_failover() {
+    let err = demo(&[]).await;
+    assert!(
+        err.contains("embedded: a scratch SQLite database and queue"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_demo_runs_against_postgres_and_redis_with_a_failover() {
+    let admin = bacowr_shared::testing::admin_database_url();
+    let redis = bacowr_shared::testing::redis_url();
+    let err = demo(&["--postgres", &admin, "--redis", &redis]).await;
+    assert!(!err.contains("embedded"), "{err}");
+}
+
+/// Runs the short demo with `extra` arguments, checks its report, and returns its stderr.
+async fn demo(extra: &[&str]) -> String {
     let dir = scratch_dir("demo");
     let summary = dir.join("summary.json");
     let out_dir = dir.join("out");
-    let admin = bacowr_shared::testing::admin_database_url();
-    let redis = bacowr_shared::testing::redis_url();
-    let out = run(
-        &[
-            "demo",
-            "--links",
-            "20",
-            "--latency-ms",
-            "0",
-            "--jitter-ms",
-            "0",
-            "--outage-after",
-            "0",
-            "--outage-secs",
-            "600",
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--summary-json",
-            summary.to_str().unwrap(),
-            "--postgres",
-            &admin,
-            "--redis",
-            &redis,
-        ],
-        &[],
-    )
-    .await;
+    let mut args = vec![
+        "demo",
+        "--links",
+        "20",
+        "--latency-ms",
+        "0",
+        "--jitter-ms",
+        "0",
+        "--outage-after",
+        "0",
+        "--outage-secs",
+        "600",
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args, &[]).await;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -77,4 +87,5 @@ async fn the_demo_runs_end_to_end_with_a_failover() {
         "{table}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+    stderr(&out)
 }

@@ -36,27 +36,116 @@ async fn up_creates_its_database_serves_batches_and_stops_on_sigterm() {
         .kill_on_drop(true)
         .spawn()
         .expect("bacowr up starts");
+    let (key, _) = banner(&mut child, &listen).await;
+    let key = key.expect("a first key on a new database");
+    let dir = scratch_dir("up");
+    submit_two(&listen, &key, &dir).await;
+    stop(child).await;
+
+    std::fs::remove_dir_all(&dir).unwrap();
+    let admin = sea_orm::Database::connect(url).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    let _ = admin
+        .execute_unprepared(&format!(
+            "DROP DATABASE IF EXISTS \"{missing}\" WITH (FORCE)"
+        ))
+        .await;
+    db.drop_database().await;
+    redis.clean().await;
+}
+
+/// With nothing configured, `up` runs embedded: SQLite files in `--data-dir`, no Postgres or
+/// Redis. What it accepted is still there after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn up_runs_embedded_when_nothing_is_configured_and_keeps_its_data() {
+    let dir = scratch_dir("up-embedded");
+    let data = dir.join("data");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let start = || {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_bacowr"))
+            .args(["up", "--workers", "2", "--simulate", "--listen", &listen])
+            .arg("--data-dir")
+            .arg(&data)
+            .env("BACOWR_WORKER__POLL_INTERVAL_MS", "50")
+            .env("BACOWR_WORKER__SHUTDOWN_GRACE_SECS", "5")
+            .env("BACOWR_TELEMETRY__LOG_LEVEL", "warn")
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .env_remove("BACOWR_DATABASE__URL")
+            .env_remove("BACOWR_REDIS__URL")
+            .env_remove("BACOWR_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("bacowr up starts")
+    };
+    let mut child = start();
+    let (key, lines) = banner(&mut child, &listen).await;
+    let key = key.expect("a first key on a new database");
+    assert!(
+        lines.iter().any(|l| l.contains("mode     embedded")),
+        "{lines:?}"
+    );
+    let batch = submit_two(&listen, &key, &dir).await;
+    stop(child).await;
+    assert!(data.join("bacowr.db").is_file() && data.join("bacowr.db.queue").is_file());
+
+    // Started again on the same files: the organization, its key and the batch are there.
+    let mut child = start();
+    let (again, lines) = banner(&mut child, &listen).await;
+    assert_eq!(
+        again, None,
+        "no new organization on a used database: {lines:?}"
+    );
+    let out = run(
+        &["status", &batch, "--json"],
+        &[
+            ("BACOWR_SERVER", &format!("http://{listen}")),
+            ("BACOWR_API_KEY", &key),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(status["done"], 2, "{status}");
+    stop(child).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Reads `up`'s banner up to its last line: the first key if it printed one, and the lines.
+async fn banner(child: &mut tokio::process::Child, listen: &str) -> (Option<String>, Vec<String>) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut banner = Vec::new();
     let key = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut key = None;
         while let Some(line) = lines.next_line().await.unwrap() {
             banner.push(line.clone());
             if let Some(rest) = line.trim().strip_prefix("key") {
-                return rest.split_whitespace().next().unwrap().to_owned();
+                key = Some(rest.split_whitespace().next().unwrap().to_owned());
+            }
+            if line.starts_with("Ctrl-C stops") {
+                return key;
             }
         }
-        panic!("no key printed: {banner:?}");
+        panic!("banner ended early: {banner:?}");
     })
     .await
     .expect("up printed its banner within 60 s");
-    assert!(key.starts_with("bcw_"), "{banner:?}");
+    if let Some(key) = &key {
+        assert!(key.starts_with("bcw_"), "{banner:?}");
+    }
     assert!(
         banner
             .iter()
             .any(|l| l.contains(&format!("http://{listen}/docs"))),
         "{banner:?}"
     );
+    (key, banner)
+}
 
+/// Submits two links with `submit --wait` and returns the batch id once both are done.
+async fn submit_two(listen: &str, key: &str, dir: &std::path::Path) -> String {
     let server = format!("http://{listen}");
     let http = reqwest::Client::new();
     eventually(
@@ -68,8 +157,6 @@ async fn up_creates_its_database_serves_batches_and_stops_on_sigterm() {
         },
     )
     .await;
-
-    let dir = scratch_dir("up");
     let csv = dir.join("links.csv");
     std::fs::write(
         &csv,
@@ -85,15 +172,21 @@ async fn up_creates_its_database_serves_batches_and_stops_on_sigterm() {
             "120",
             "--json",
         ],
-        &[("BACOWR_SERVER", &server), ("BACOWR_API_KEY", &key)],
+        &[("BACOWR_SERVER", &server), ("BACOWR_API_KEY", key)],
     )
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(summary["links"], 2, "{summary}");
     assert_eq!(summary["failed"], 0, "{summary}");
+    summary["batch_id"]
+        .as_str()
+        .expect("batch id in the summary")
+        .to_owned()
+}
 
-    // SIGTERM: in-flight work is finished or handed back, then a clean exit.
+/// SIGTERM: in-flight work is finished or handed back, then a clean exit.
+async fn stop(mut child: tokio::process::Child) {
     let pid = child.id().expect("running") as i32;
     std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
@@ -109,15 +202,4 @@ async fn up_creates_its_database_serves_batches_and_stops_on_sigterm() {
         let _ = e.read_to_string(&mut err).await;
     }
     assert_eq!(status.code(), Some(0), "{err}");
-
-    std::fs::remove_dir_all(&dir).unwrap();
-    let admin = sea_orm::Database::connect(url).await.unwrap();
-    use sea_orm::ConnectionTrait;
-    let _ = admin
-        .execute_unprepared(&format!(
-            "DROP DATABASE IF EXISTS \"{missing}\" WITH (FORCE)"
-        ))
-        .await;
-    db.drop_database().await;
-    redis.clean().await;
 }

@@ -5,7 +5,7 @@
 pub mod fixtures;
 mod servers;
 
-pub use servers::{PgCluster, RedisServer, free_port};
+pub use servers::{PgCluster, RedisServer, TestSqlite, free_port};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -144,6 +144,27 @@ impl Drop for RedisServer {
 
 /// `TMPDIR/bacowr-KIND-PID-RANDOM`: the test process's pid in the name lets a later run
 /// find what a killed run left behind.
+/// An embedded build's files (SQLite database and queue) for one test, in a scratch dir that
+/// `remove` deletes (or the next test process's sweep, if this one died).
+pub struct TestSqlite {
+    pub dir: PathBuf,
+    /// The `database.url` of the embedded build.
+    pub url: String,
+}
+
+impl TestSqlite {
+    pub fn create() -> Self {
+        sweep_leftovers();
+        let dir = scratch_dir("sqlite");
+        let url = format!("sqlite://{}?mode=rwc", dir.join("bacowr.db").display());
+        Self { dir, url }
+    }
+
+    pub fn remove(&self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 fn scratch_dir(kind: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "bacowr-{kind}-{}-{:08x}",
@@ -183,6 +204,7 @@ fn sweep_leftovers() {
                         let _ = Command::new("kill").args(["-9", p.trim()]).status();
                     }
                 }
+                "sqlite" => {}
                 "pg" => {
                     let _ = pg_command(&postgres_bin().join("pg_ctl"))
                         .args(["stop", "-m", "immediate", "-D"])
