@@ -118,7 +118,16 @@ fn assert_increasing(frames: &[Frame]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sse_follows_a_batch_from_queued_to_ready_for_review() {
-    let app = TestApp::spawn().await;
+    sse_follows_a_batch(TestApp::spawn().await).await;
+}
+
+/// The embedded build's events come from the in-process backplane: same frames, same order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sse_follows_a_batch_on_the_embedded_build() {
+    sse_follows_a_batch(TestApp::spawn_embedded().await).await;
+}
+
+async fn sse_follows_a_batch(app: TestApp) {
     let sim = spawn_sim().await;
     let batch = app.submit_batch(2).await;
     let id = batch["id"].as_str().unwrap();

@@ -108,7 +108,9 @@ async fn up_runs_embedded_when_nothing_is_configured_and_keeps_its_data() {
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    assert_eq!(status["done"], 2, "{status}");
+    assert_eq!(status["status"], "ready_for_review", "{status}");
+    assert_eq!(status["total_jobs"], 2, "{status}");
+    assert_eq!(status["counts"]["failed"], 0, "{status}");
     stop(child).await;
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -42,7 +42,16 @@ async fn wait_until_settled(app: &TestApp, endpoint: &str, n: usize) -> Vec<Valu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn needs_review_and_ready_for_review_arrive_signed_after_retries() {
-    let app = TestApp::spawn().await;
+    signed_after_retries(TestApp::spawn().await).await;
+}
+
+/// The embedded build: the outbox on SQLite, deliveries through the SQLite webhook queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_arrive_signed_after_retries_on_the_embedded_build() {
+    signed_after_retries(TestApp::spawn_embedded().await).await;
+}
+
+async fn signed_after_retries(app: TestApp) {
     let flaky = Receiver::spawn(Behaviour::FailFirst(2)).await;
     let (all, secret) = register(&app, &flaky.url, &[]).await;
     // Subscribed only to failures: this batch has none.
