@@ -5,6 +5,8 @@
 //! - **embedded** (#8): one process on a SQLite database, a SQLite queue file beside it and
 //!   an in-process backplane. Nothing to install; nothing shared with another process.
 
+use std::{fs::File, sync::Arc};
+
 use apalis_sqlite::SqlitePool;
 use redis::aio::ConnectionManager;
 use sea_orm::{DatabaseConnection, DbBackend};
@@ -62,6 +64,8 @@ pub struct Infra {
     pub db: DatabaseConnection,
     pub backplane: Backplane,
     pub queues: Queues,
+    /// The embedded build's claim on its files, held while any clone lives.
+    _lock: Option<Arc<File>>,
 }
 
 /// Whether a database URL names SQLite (the embedded build).
@@ -103,6 +107,7 @@ impl Infra {
             db,
             backplane: Backplane::Redis(redis.clone()),
             queues: Queues::Redis(redis),
+            _lock: None,
         })
     }
 
@@ -116,6 +121,7 @@ impl Infra {
             )));
         }
         let queue_path = queue_path(&settings.database.url)?;
+        let lock = claim(&queue_path)?;
         let db = connect_database(&settings.database).await?;
         debug_assert_eq!(db.get_database_backend(), DbBackend::Sqlite);
         let pool = queue::sqlite::connect(&queue_path).await?;
@@ -123,10 +129,65 @@ impl Infra {
             db,
             backplane: Backplane::local(),
             queues: Queues::Sqlite(pool),
+            _lock: Some(Arc::new(lock)),
         })
     }
 
     pub fn is_embedded(&self) -> bool {
         self.backplane.is_local()
+    }
+}
+
+/// Takes the embedded files for this process: a second process on them would run a second
+/// dispatcher and keep its own backplane, unseen by this one. The operating system drops the
+/// lock when the process ends, however it ends.
+fn claim(queue_path: &str) -> Result<File, InfraError> {
+    let path = format!("{}.lock", queue_path.trim_end_matches(".queue"));
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| InfraError::Mode(format!("cannot open {path}: {e}")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(InfraError::Mode(format!(
+            "another BACOWR process is running on {}: the embedded build runs in one process \
+             (use its API, or stop it first)",
+            queue_path.trim_end_matches(".queue")
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(InfraError::Mode(format!("cannot lock {path}: {e}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn one_process_at_a_time_on_the_embedded_files() {
+        let dir = std::env::temp_dir().join(format!(
+            "bacowr-infra-test-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut settings = Settings::from_figment(Settings::figment(None)).unwrap();
+        settings.database.url = format!("sqlite://{}?mode=rwc", dir.join("b.db").display());
+        let first = Infra::embedded(&settings).await.unwrap();
+        let second = Infra::embedded(&settings).await.err().expect("refused");
+        assert!(
+            second.to_string().contains("another BACOWR process"),
+            "{second}"
+        );
+        // The lock lives as long as any clone of the first; then the files are free again.
+        let clone = first.clone();
+        drop(first);
+        assert!(Infra::embedded(&settings).await.is_err());
+        drop(clone);
+        Infra::embedded(&settings).await.unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

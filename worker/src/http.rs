@@ -90,7 +90,12 @@ async fn metrics(state: &WorkerState) -> Reply {
 }
 
 async fn ready(state: &WorkerState) -> Reply {
-    let timeout = Duration::from_secs(2);
+    // As on the API: the embedded build's one connection may be busy, not down.
+    let timeout = if state.backplane.is_local() {
+        Duration::from_secs(10)
+    } else {
+        Duration::from_secs(2)
+    };
     let postgres = matches!(
         tokio::time::timeout(timeout, state.db.ping()).await,
         Ok(Ok(()))

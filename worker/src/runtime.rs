@@ -100,7 +100,8 @@ pub async fn start_with(
         db,
         backplane,
         queues,
-    } = infra;
+        ..
+    } = infra.clone();
     let fetcher = Fetcher::new(&settings.context).map_err(StartError::Context)?;
     let prices = PriceTable::load(&settings.provider.price_table)?;
     let metrics = Arc::new(Metrics::default());
@@ -224,6 +225,8 @@ pub async fn start_with(
         })
         .shutdown_timeout(grace);
     Ok(async move {
+        // Holds the embedded build's claim on its files while the workers run.
+        let _infra = infra;
         let result = monitor
             .run_with_signal(async move {
                 shutdown.await;

@@ -180,6 +180,51 @@ impl Local {
             .map_or(0, |d| d.as_micros() as i64)
     }
 
+    /// GCRA over `limits` (key, microseconds per unit, units; an interval of 0 is no limit),
+    /// booking all or none, like the fleet's Redis script: zero when booked, else how long
+    /// until everything booked before this call is due. Due times are kept as the keys' values
+    /// in epoch microseconds, where `/providers` reads them.
+    pub fn gcra(&self, limits: &[(&str, f64, u32)]) -> Duration {
+        let now_us = self.now_micros() as f64;
+        let now = Instant::now();
+        let mut keys = lock(&self.keys);
+        let mut tats = Vec::with_capacity(limits.len());
+        let mut wait = 0.0_f64;
+        for (key, interval, _) in limits {
+            if *interval <= 0.0 {
+                tats.push(now_us);
+                continue;
+            }
+            let tat = match keys.live(key, now).map(|e| &e.value) {
+                Some(Value::Text(v)) => v.parse::<f64>().unwrap_or(now_us),
+                _ => now_us,
+            }
+            .max(now_us);
+            wait = wait.max(tat - now_us);
+            tats.push(tat);
+        }
+        if wait > 0.0 {
+            return Duration::from_micros(wait.ceil() as u64);
+        }
+        for ((key, interval, cost), tat) in limits.iter().zip(tats) {
+            if *interval <= 0.0 {
+                continue;
+            }
+            let due = tat + interval * f64::from(*cost);
+            let ttl =
+                Duration::from_micros((due - now_us).max(0.0) as u64) + Duration::from_secs(1);
+            keys.entries.insert(
+                (*key).to_owned(),
+                Entry {
+                    value: Value::Text(format!("{due:.0}")),
+                    expires: Some(now + ttl),
+                },
+            );
+        }
+        keys.wrote(now);
+        Duration::ZERO
+    }
+
     /// Asks the dispatcher to look for work now. Wake-ups coalesce: one pending is enough.
     pub fn wake(&self) {
         self.wake.notify_one();
@@ -295,6 +340,23 @@ mod tests {
         assert_eq!(local.field("k", "url").as_deref(), Some("job1"));
         local.release_field("k", "url", "job1");
         assert_eq!(local.claim_field("k", "url", "job2", ttl), "job2");
+    }
+
+    #[test]
+    fn gcra_books_every_limit_or_none() {
+        let local = Local::default();
+        // One request a second, and tokens at 1,000 a second: a 1,500-token call books 1.5 s.
+        let limits = [("rpm", 1_000_000.0, 1), ("tpm", 1_000.0, 1_500)];
+        assert_eq!(local.gcra(&limits), Duration::ZERO);
+        let wait = local.gcra(&limits);
+        assert!(wait > Duration::from_millis(1400), "{wait:?}");
+        // A refusal booked nothing: the due times are still the first call's.
+        let rpm_due: f64 = local.get("rpm").unwrap().parse().unwrap();
+        let tpm_due: f64 = local.get("tpm").unwrap().parse().unwrap();
+        let now = local.now_micros() as f64;
+        assert!(rpm_due - now <= 1_000_000.0 && tpm_due - now <= 1_500_000.0);
+        // No limit: always zero.
+        assert_eq!(local.gcra(&[("free", 0.0, 1)]), Duration::ZERO);
     }
 
     #[test]

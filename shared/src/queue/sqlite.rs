@@ -22,8 +22,11 @@ pub type SqliteQueue<T> = SqliteStorage<T>;
 
 /// Opens (creating if needed) the queue file and its tables.
 pub async fn connect(path: &str) -> Result<SqlitePool, apalis_sqlite::Error> {
+    // On every connection, not only the one apalis' setup happens to run its PRAGMAs on.
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
         .create_if_missing(true)
+        .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Off)
         .busy_timeout(Duration::from_secs(30));
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
@@ -93,18 +96,17 @@ pub async fn statuses(
     queue: &str,
     task_ids: &[String],
 ) -> Result<Vec<Option<String>>, apalis_sqlite::SqlxError> {
-    let mut out = Vec::with_capacity(task_ids.len());
-    for id in task_ids {
-        let status: Option<String> = sea_orm::sqlx::query_scalar(
-            "SELECT status FROM Jobs WHERE job_type = ?1 AND idempotency_key = ?2",
-        )
-        .bind(queue)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
-        out.push(status);
-    }
-    Ok(out)
+    let keys = serde_json::to_string(task_ids).unwrap_or_else(|_| "[]".to_owned());
+    let found: Vec<(String, String)> = sea_orm::sqlx::query_as(
+        "SELECT idempotency_key, status FROM Jobs WHERE job_type = ?1 \
+         AND idempotency_key IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(queue)
+    .bind(keys)
+    .fetch_all(pool)
+    .await?;
+    let found: std::collections::HashMap<String, String> = found.into_iter().collect();
+    Ok(task_ids.iter().map(|id| found.get(id).cloned()).collect())
 }
 
 /// Tasks waiting to be fetched.
@@ -147,4 +149,62 @@ pub async fn fresh(pool: &SqlitePool) -> Result<bool, apalis_sqlite::SqlxError> 
     .await?
     .rows_affected()
         == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        ids::{JobId, OrgId},
+        queue::{GenerateArticle, task_id},
+    };
+
+    #[tokio::test]
+    async fn pushes_once_per_task_id_and_answers_like_the_redis_queue() {
+        let dir = std::env::temp_dir().join(format!(
+            "bacowr-queue-test-{}-{:08x}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pool = connect(&dir.join("q.queue").to_string_lossy())
+            .await
+            .unwrap();
+        let settings = Settings::from_figment(Settings::figment(None)).unwrap();
+        let mut queue = article_queue(&pool, &settings);
+        let name = crate::queue::generate_article_queue(&settings.redis.namespace);
+        let task = |job_id| GenerateArticle::V1 {
+            job_id,
+            org_id: OrgId::new(),
+            traceparent: None,
+        };
+        let (a, b) = (JobId::new(), JobId::new());
+        let ids = vec![task_id(a, 1), task_id(b, 1), task_id(a, 2)];
+        push_all(
+            &mut queue,
+            vec![(ids[0].clone(), task(a)), (ids[1].clone(), task(b))],
+        )
+        .await
+        .unwrap();
+        // The same dispatch again is dropped, as apalis-redis drops a repeated task id.
+        push_all(&mut queue, vec![(ids[0].clone(), task(a))])
+            .await
+            .unwrap();
+        assert_eq!(depth(&pool, &name).await.unwrap(), 2);
+        assert_eq!(
+            statuses(&pool, &name, &ids).await.unwrap(),
+            [Some("Pending".to_owned()), Some("Pending".to_owned()), None]
+        );
+        assert!(fresh(&pool).await.unwrap());
+        assert!(!fresh(&pool).await.unwrap(), "marked on the first look");
+        assert_eq!(trim(&pool, &name, 10).await.unwrap(), 0, "nothing finished");
+        sea_orm::sqlx::query("UPDATE Jobs SET status = 'Done'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(trim(&pool, &name, 1).await.unwrap(), 1);
+        assert_eq!(trim(&pool, &name, 10).await.unwrap(), 1);
+        pool.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

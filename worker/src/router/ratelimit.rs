@@ -2,11 +2,11 @@
 //! script, on Redis' clock, so any number of worker processes together stay within the limit.
 //! If Redis can't be reached the limit is kept per process instead.
 
-use std::{collections::HashMap, sync::Mutex, time::Duration};
+use std::time::Duration;
 
 use redis::Script;
 
-use bacowr_shared::backplane::Backplane;
+use bacowr_shared::backplane::{Backplane, Local};
 
 /// Books one request on KEYS[1] and ARGV[3] tokens on KEYS[2] (intervals in microseconds
 /// per unit in ARGV[1], ARGV[2]; 0 = no limit), both or neither. Returns -1 when booked, else
@@ -47,7 +47,8 @@ pub struct RateLimiter {
     backplane: Backplane,
     namespace: String,
     script: Script,
-    local: Mutex<HashMap<String, tokio::time::Instant>>,
+    /// This process's own limits, for when Redis can't be reached.
+    fallback: Local,
 }
 
 /// A deployment's fleet-wide budget.
@@ -73,7 +74,7 @@ impl RateLimiter {
             backplane,
             namespace: namespace.to_owned(),
             script: Script::new(GCRA),
-            local: Mutex::new(HashMap::new()),
+            fallback: Local::default(),
         }
     }
 
@@ -88,13 +89,13 @@ impl RateLimiter {
         let tpm_key = format!("{}:ratelimit:{}:tpm:us", self.namespace, limits.deployment);
         let conn = match &self.backplane {
             Backplane::Redis(conn) => conn,
-            // The embedded build: this process is the whole fleet.
+            // The embedded build: the process's backplane is the fleet, shared by all its
+            // worker runtimes, with the script's semantics.
             Backplane::Local(local) => {
-                let wait = self
-                    .check_local(&rpm_key, interval_us(limits.rpm), 1)
-                    .max(self.check_local(&tpm_key, interval_us(limits.tpm), limits.tokens));
-                self.report_local(local, &[&rpm_key, &tpm_key]);
-                return wait;
+                return local.gcra(&[
+                    (&rpm_key, interval_us(limits.rpm), 1),
+                    (&tpm_key, interval_us(limits.tpm), limits.tokens),
+                ]);
             }
         };
         let mut conn = conn.clone();
@@ -112,39 +113,11 @@ impl RateLimiter {
             Ok(wait_ms) => Duration::from_millis(wait_ms.max(1) as u64),
             Err(e) => {
                 tracing::warn!(error = %e, "fleet rate limiter unavailable; limiting this process only");
-                self.check_local(&rpm_key, interval_us(limits.rpm), 1)
-                    .max(self.check_local(&tpm_key, interval_us(limits.tpm), limits.tokens))
+                self.fallback.gcra(&[
+                    (&rpm_key, interval_us(limits.rpm), 1),
+                    (&tpm_key, interval_us(limits.tpm), limits.tokens),
+                ])
             }
         }
-    }
-
-    /// Writes the in-process due times where `/providers` reads the fleet's (as epoch
-    /// microseconds, like the Redis script's).
-    fn report_local(&self, backplane: &bacowr_shared::backplane::Local, keys: &[&str]) {
-        let now = tokio::time::Instant::now();
-        let now_us = backplane.now_micros();
-        let local = self.local.lock().expect("limiter lock");
-        for key in keys {
-            if let Some(tat) = local.get(*key) {
-                let ahead = tat.saturating_duration_since(now);
-                let due = now_us + ahead.as_micros() as i64;
-                backplane.set_ex(key, &due.to_string(), ahead + Duration::from_secs(1));
-            }
-        }
-    }
-
-    fn check_local(&self, key: &str, interval_us: f64, cost: u32) -> Duration {
-        if interval_us == 0.0 {
-            return Duration::ZERO;
-        }
-        let now = tokio::time::Instant::now();
-        let mut local = self.local.lock().expect("limiter lock");
-        let tat = local.get(key).copied().unwrap_or(now).max(now);
-        let interval = Duration::from_micros(interval_us as u64);
-        if tat > now {
-            return tat - now;
-        }
-        local.insert(key.to_owned(), tat + interval * cost);
-        Duration::ZERO
     }
 }

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use bacowr_shared::{
-    config::{DeploymentSettings, Settings},
+    backplane::Backplane,
+    config::{DeploymentSettings, RedisSettings, Settings},
     db::connect_redis,
     pricing::PriceTable,
     testing::TestRedis,
@@ -41,9 +42,25 @@ pub fn deployment(sim: &SimHandle, kind: &str) -> DeploymentSettings {
 }
 
 pub async fn router(redis: &TestRedis, chain: Vec<(&str, DeploymentSettings)>) -> Router {
+    let conn = connect_redis(&RedisSettings {
+        url: redis.url.clone(),
+        ..Settings::from_figment(Settings::figment(None))
+            .unwrap()
+            .redis
+    })
+    .await
+    .unwrap();
+    router_on(Backplane::Redis(conn), &redis.namespace, chain)
+}
+
+/// A router on `backplane`: Redis, or the embedded build's in-process one.
+pub fn router_on(
+    backplane: Backplane,
+    namespace: &str,
+    chain: Vec<(&str, DeploymentSettings)>,
+) -> Router {
     let mut s = Settings::from_figment(Settings::figment(None)).unwrap();
-    s.redis.url = redis.url.clone();
-    s.redis.namespace = redis.namespace.clone();
+    s.redis.namespace = namespace.to_owned();
     s.provider.backoff_initial_ms = 10;
     s.provider.backoff_max_ms = 3000;
     s.provider.max_attempts = 3;
@@ -53,13 +70,7 @@ pub async fn router(redis: &TestRedis, chain: Vec<(&str, DeploymentSettings)>) -
     s.router.max_wait_secs = 20;
     s.router.chain = chain.iter().map(|(n, _)| n.to_string()).collect();
     s.deployments = chain.into_iter().map(|(n, d)| (n.to_string(), d)).collect();
-    let conn = connect_redis(&s.redis).await.unwrap();
-    Router::new(
-        &s,
-        bacowr_shared::backplane::Backplane::Redis(conn),
-        PriceTable::embedded(),
-    )
-    .unwrap()
+    Router::new(&s, backplane, PriceTable::embedded()).unwrap()
 }
 
 pub fn request() -> GenerationRequest {
@@ -248,8 +259,27 @@ async fn two_processes_share_one_fleet_wide_limit() {
     let (redis, sim) = (TestRedis::create().await, sim().await);
     let mut limited = deployment(&sim, "openai");
     limited.rpm = 120; // one call every 500 ms for the whole fleet
-    let a = std::sync::Arc::new(router(&redis, vec![("gpt", limited.clone())]).await);
-    let b = std::sync::Arc::new(router(&redis, vec![("gpt", limited)]).await);
+    let a = router(&redis, vec![("gpt", limited.clone())]).await;
+    let b = router(&redis, vec![("gpt", limited)]).await;
+    share_one_limit(a, b, &sim).await;
+    redis.clean().await;
+}
+
+/// The embedded build's worker runtimes share its in-process backplane, and one limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_embedded_runtimes_share_one_limit() {
+    let sim = sim().await;
+    let mut limited = deployment(&sim, "openai");
+    limited.rpm = 120;
+    let backplane = Backplane::local();
+    let a = router_on(backplane.clone(), "t", vec![("gpt", limited.clone())]);
+    let b = router_on(backplane, "t", vec![("gpt", limited)]);
+    share_one_limit(a, b, &sim).await;
+}
+
+/// Eight calls split over two routers limited to 120 a minute together.
+async fn share_one_limit(a: Router, b: Router, sim: &SimHandle) {
+    let (a, b) = (std::sync::Arc::new(a), std::sync::Arc::new(b));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..8 {
@@ -268,7 +298,6 @@ async fn two_processes_share_one_fleet_wide_limit() {
     assert_eq!(sim.served(Protocol::OpenAi).requests, 8);
     // Eight calls at 120 per minute take at least 3.5 s, however many processes share them.
     assert!(done[7] >= Duration::from_millis(3400), "{done:?}");
-    redis.clean().await;
 }
 
 /// Every protocol's own error shapes land in the right class.
