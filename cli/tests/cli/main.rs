@@ -2,6 +2,7 @@
 //! this test (API, workers and the provider simulator on real ports, Postgres and Redis).
 
 mod commands;
+mod crash;
 mod demo;
 mod errors;
 mod helpers;

@@ -61,25 +61,7 @@ async fn up_runs_embedded_when_nothing_is_configured_and_keeps_its_data() {
     let dir = scratch_dir("up-embedded");
     let data = dir.join("data");
     let listen = format!("127.0.0.1:{}", free_port());
-    let start = || {
-        tokio::process::Command::new(env!("CARGO_BIN_EXE_bacowr"))
-            .args(["up", "--workers", "2", "--simulate", "--listen", &listen])
-            .arg("--data-dir")
-            .arg(&data)
-            .env("BACOWR_WORKER__POLL_INTERVAL_MS", "50")
-            .env("BACOWR_WORKER__SHUTDOWN_GRACE_SECS", "5")
-            .env("BACOWR_TELEMETRY__LOG_LEVEL", "warn")
-            .env_remove("DATABASE_URL")
-            .env_remove("REDIS_URL")
-            .env_remove("BACOWR_DATABASE__URL")
-            .env_remove("BACOWR_REDIS__URL")
-            .env_remove("BACOWR_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("bacowr up starts")
-    };
+    let start = || embedded_up(&listen, &data, &[]);
     let mut child = start();
     let (key, lines) = banner(&mut child, &listen).await;
     let key = key.expect("a first key on a new database");
@@ -116,7 +98,10 @@ async fn up_runs_embedded_when_nothing_is_configured_and_keeps_its_data() {
 }
 
 /// Reads `up`'s banner up to its last line: the first key if it printed one, and the lines.
-async fn banner(child: &mut tokio::process::Child, listen: &str) -> (Option<String>, Vec<String>) {
+pub(crate) async fn banner(
+    child: &mut tokio::process::Child,
+    listen: &str,
+) -> (Option<String>, Vec<String>) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut banner = Vec::new();
     let key = tokio::time::timeout(Duration::from_secs(60), async {
@@ -147,7 +132,7 @@ async fn banner(child: &mut tokio::process::Child, listen: &str) -> (Option<Stri
 }
 
 /// Submits two links with `submit --wait` and returns the batch id once both are done.
-async fn submit_two(listen: &str, key: &str, dir: &std::path::Path) -> String {
+pub(crate) async fn submit_two(listen: &str, key: &str, dir: &std::path::Path) -> String {
     let server = format!("http://{listen}");
     let http = reqwest::Client::new();
     eventually(
@@ -188,7 +173,7 @@ async fn submit_two(listen: &str, key: &str, dir: &std::path::Path) -> String {
 }
 
 /// SIGTERM: in-flight work is finished or handed back, then a clean exit.
-async fn stop(mut child: tokio::process::Child) {
+pub(crate) async fn stop(mut child: tokio::process::Child) {
     let pid = child.id().expect("running") as i32;
     std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
@@ -204,4 +189,30 @@ async fn stop(mut child: tokio::process::Child) {
         let _ = e.read_to_string(&mut err).await;
     }
     assert_eq!(status.code(), Some(0), "{err}");
+}
+
+/// `bacowr up` on the embedded build (no database settings at all), its files in `data`.
+pub(crate) fn embedded_up(
+    listen: &str,
+    data: &std::path::Path,
+    env: &[(&str, &str)],
+) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_bacowr"))
+        .args(["up", "--workers", "2", "--simulate", "--listen", listen])
+        .arg("--data-dir")
+        .arg(data)
+        .env("BACOWR_WORKER__POLL_INTERVAL_MS", "50")
+        .env("BACOWR_WORKER__SHUTDOWN_GRACE_SECS", "5")
+        .env("BACOWR_TELEMETRY__LOG_LEVEL", "warn")
+        .envs(env.iter().copied())
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("BACOWR_DATABASE__URL")
+        .env_remove("BACOWR_REDIS__URL")
+        .env_remove("BACOWR_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("bacowr up starts")
 }
