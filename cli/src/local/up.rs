@@ -43,6 +43,13 @@ fn configured(settings: &Settings) -> Result<bool, CliError> {
 
 /// The embedded build's database URL in `dir`.
 pub fn embedded_url(dir: &std::path::Path) -> Result<String, CliError> {
+    // The path goes into a URL, where these would start its query or fragment.
+    if dir.to_string_lossy().contains(['?', '#']) {
+        return Err(CliError::Input(format!(
+            "--data-dir {}: a folder whose path has no '?' or '#', please",
+            dir.display()
+        )));
+    }
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError::Input(format!("--data-dir {}: {e}", dir.display())))?;
     Ok(format!(
