@@ -69,6 +69,14 @@ fn test_settings() -> Settings {
     settings
 }
 
+/// Runs a built app on this runtime; its address.
+fn serve(app: Result<Application, bacowr_api::StartError>) -> String {
+    let app = app.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    address
+}
+
 pub fn base_settings() -> Settings {
     Settings::from_figment(Settings::figment(None)).expect("default settings load")
 }
@@ -103,11 +111,7 @@ impl TestApp {
         bacowr_migrations::ensure_migrated(&infra.db, true)
             .await
             .expect("migrated");
-        let app = Application::build_with(settings.clone(), infra.clone())
-            .await
-            .expect("app builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
+        let address = serve(Application::build_with(settings.clone(), infra.clone()).await);
         let db = infra.db.clone();
         let created = orgs::create_org(&db, "Test Agency").await.unwrap();
         Self {
@@ -135,11 +139,7 @@ impl TestApp {
         settings.redis.namespace = test_redis.namespace.clone();
         configure(&mut settings);
 
-        let app = Application::build(settings.clone())
-            .await
-            .expect("app builds");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
+        let address = serve(Application::build(settings.clone()).await);
 
         let db = sea_orm::Database::connect(&database_url)
             .await

@@ -9,7 +9,7 @@ use apalis_core::{
     task::{builder::TaskBuilder, task_id::TaskId},
 };
 use apalis_redis::{Config as QueueConfig, RedisStorage};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::{
     config::Settings,
@@ -113,16 +113,19 @@ pub fn article_queue(
     RedisStorage::new(conn).with_config(queue_config(settings))
 }
 
-/// Where the dispatcher pushes article tasks: Redis for a fleet, a SQLite file in the
-/// embedded build (see [`sqlite`]).
+/// A delivery queue: Redis for a fleet, a SQLite file in the embedded build (see [`sqlite`]).
+/// Holds ids only; the database holds the work.
 #[derive(Clone)]
-pub enum ArticleQueue {
-    Redis(RedisArticleQueue),
-    Sqlite(sqlite::SqliteQueue<GenerateArticle>),
+pub enum Queue<T> {
+    Redis(RedisStorage<T>),
+    Sqlite(sqlite::SqliteQueue<T>),
 }
 
-impl From<RedisArticleQueue> for ArticleQueue {
-    fn from(queue: RedisArticleQueue) -> Self {
+/// Where the dispatcher pushes article tasks.
+pub type ArticleQueue = Queue<GenerateArticle>;
+
+impl<T> From<RedisStorage<T>> for Queue<T> {
+    fn from(queue: RedisStorage<T>) -> Self {
         Self::Redis(queue)
     }
 }
@@ -135,10 +138,13 @@ pub enum PushError {
     Sqlite(#[from] TaskSinkError<apalis_sqlite::Error>),
 }
 
-impl ArticleQueue {
+impl<T> Queue<T>
+where
+    T: Serialize + DeserializeOwned + Clone + Send + Sync + Unpin + 'static,
+{
     /// Pushes many tasks at once, each under its task id (see [`task_id`]): a repeated push
-    /// of one dispatch is dropped by either queue.
-    pub async fn push(&self, tasks: Vec<(String, GenerateArticle)>) -> Result<(), PushError> {
+    /// of one id is dropped by either queue.
+    pub async fn push(&self, tasks: Vec<(String, T)>) -> Result<(), PushError> {
         match self {
             Self::Redis(queue) => Ok(push_all(&mut queue.clone(), tasks).await?),
             Self::Sqlite(queue) => Ok(sqlite::push_all(&mut queue.clone(), tasks).await?),
@@ -146,11 +152,14 @@ impl ArticleQueue {
     }
 }
 
-/// Pushes many tasks in one round trip, each under its task id (see [`task_id`]).
-pub async fn push_all(
-    queue: &mut RedisArticleQueue,
-    tasks: Vec<(String, GenerateArticle)>,
-) -> Result<(), TaskSinkError<apalis_redis::Error>> {
+/// Pushes many tasks to a Redis queue in one round trip, each under its task id.
+pub async fn push_all<T>(
+    queue: &mut RedisStorage<T>,
+    tasks: Vec<(String, T)>,
+) -> Result<(), TaskSinkError<apalis_redis::Error>>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static,
+{
     if tasks.is_empty() {
         return Ok(());
     }

@@ -4,10 +4,6 @@
 
 use std::time::Duration;
 
-use apalis_core::{
-    backend::{TaskSink, TaskSinkError},
-    task::{builder::TaskBuilder, task_id::TaskId},
-};
 use apalis_redis::{Config as QueueConfig, RedisStorage};
 use serde::{Deserialize, Serialize};
 
@@ -59,48 +55,8 @@ pub fn webhook_queue(
     RedisStorage::new(conn).with_config(webhook_queue_config(settings))
 }
 
-/// Redis for a fleet, a SQLite file in the embedded build (`crate::queue::sqlite`).
-#[derive(Clone)]
-pub enum WebhookQueue {
-    Redis(RedisWebhookQueue),
-    Sqlite(crate::queue::sqlite::SqliteQueue<DeliverWebhook>),
-}
-
-impl From<RedisWebhookQueue> for WebhookQueue {
-    fn from(queue: RedisWebhookQueue) -> Self {
-        Self::Redis(queue)
-    }
-}
-
-impl WebhookQueue {
-    pub async fn push(
-        &self,
-        tasks: Vec<(String, DeliverWebhook)>,
-    ) -> Result<(), crate::queue::PushError> {
-        match self {
-            Self::Redis(queue) => Ok(push_all(&mut queue.clone(), tasks).await?),
-            Self::Sqlite(queue) => {
-                Ok(crate::queue::sqlite::push_all(&mut queue.clone(), tasks).await?)
-            }
-        }
-    }
-}
-
-/// Pushes many tasks in one round trip, each under its task id.
-pub async fn push_all(
-    queue: &mut RedisWebhookQueue,
-    tasks: Vec<(String, DeliverWebhook)>,
-) -> Result<(), TaskSinkError<apalis_redis::Error>> {
-    if tasks.is_empty() {
-        return Ok(());
-    }
-    let tasks = tasks.into_iter().map(|(id, task)| {
-        TaskBuilder::new(task)
-            .task_id(TaskId::from_string(id))
-            .build()
-    });
-    queue.push_all(futures::stream::iter(tasks)).await
-}
+/// Its own queue, on the same backend as the article queue.
+pub type WebhookQueue = crate::queue::Queue<DeliverWebhook>;
 
 #[cfg(test)]
 mod tests {
