@@ -139,16 +139,13 @@ async fn router(env: &Env, base_url: &str, rpm: u32) -> Result<Router, BoxError>
     settings.deployments.insert(
         "gpt".into(),
         DeploymentSettings {
-            kind: "openai".into(),
-            model: "sim-gpt".into(),
             base_url: base_url.to_owned(),
             api_key: "sim-key".into(),
-            api_key_env: String::new(),
             timeout_secs: 30,
             rpm,
-            tpm: 0,
-            price_provider: String::new(),
+            price_provider: "llm-sim".into(),
             structured_output: "none".into(),
+            ..DeploymentSettings::new(bacowr_shared::config::ProviderKind::OpenAi, "sim-gpt")
         },
     );
     settings.router.chain = vec!["gpt".into()];

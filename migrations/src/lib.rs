@@ -18,6 +18,7 @@ mod m0011_webhooks;
 mod m0012_analytics;
 mod m0013_accounts;
 mod m0014_budget_reservations;
+mod m0015_provider_answers;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_analytics::Migration),
             Box::new(m0013_accounts::Migration),
             Box::new(m0014_budget_reservations::Migration),
+            Box::new(m0015_provider_answers::Migration),
         ]
     }
 }

@@ -15,8 +15,17 @@ pub struct Price {
     pub input: f64,
     /// USD per million prompt tokens served from the provider's cache.
     pub cached_input: f64,
-    /// USD per million completion tokens.
+    /// USD per million prompt tokens written to the cache (Anthropic: 1.25× input); unset:
+    /// the input rate.
+    #[serde(default)]
+    pub cache_write: Option<f64>,
+    /// USD per million completion tokens, reasoning and thinking tokens included.
     pub output: f64,
+    /// The provider's batch-API rates (half price on all three), where it sells them.
+    #[serde(default)]
+    pub batch_input: Option<f64>,
+    #[serde(default)]
+    pub batch_output: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -26,6 +35,10 @@ struct Entry {
     since: NaiveDate,
     #[serde(flatten)]
     price: Price,
+    /// Where the figures come from.
+    #[serde(default)]
+    #[allow(dead_code)]
+    source: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +59,8 @@ pub struct Usage {
     pub input: i64,
     /// Of `input`, how many the provider served from its cache.
     pub cached_input: i64,
+    /// Of `input`, how many were written to the provider's cache.
+    pub cache_write_input: i64,
     pub output: i64,
 }
 
@@ -81,12 +96,26 @@ impl PriceTable {
 }
 
 impl Price {
+    /// One rate each for input, cached input and output; no cache-write or batch rates.
+    pub fn flat(input: f64, cached_input: f64, output: f64) -> Self {
+        Self {
+            input,
+            cached_input,
+            cache_write: None,
+            output,
+            batch_input: None,
+            batch_output: None,
+        }
+    }
+
     /// Cost in micro-dollars: USD per million tokens × tokens = micro-dollars.
     pub fn cost_micros(&self, usage: Usage) -> i64 {
         let cached = usage.cached_input.clamp(0, usage.input);
-        let fresh = usage.input - cached;
+        let written = usage.cache_write_input.clamp(0, usage.input - cached);
+        let fresh = usage.input - cached - written;
         (self.input * fresh as f64
             + self.cached_input * cached as f64
+            + self.cache_write.unwrap_or(self.input) * written as f64
             + self.output * usage.output as f64)
             .round() as i64
     }
@@ -141,15 +170,12 @@ mod tests {
 
     #[test]
     fn cost_arithmetic_is_exact_micros() {
-        let p = Price {
-            input: 0.15,
-            cached_input: 0.075,
-            output: 0.60,
-        };
+        let p = Price::flat(0.15, 0.075, 0.60);
         // 1,000 fresh in, 1,000 cached in, 1,000 out: 150 + 75 + 600 micro-dollars.
         let usage = Usage {
             input: 2_000,
             cached_input: 1_000,
+            cache_write_input: 0,
             output: 1_000,
         };
         assert_eq!(p.cost_micros(usage), 825);
@@ -157,6 +183,7 @@ mod tests {
             p.cost_micros(Usage {
                 input: 1_000_000,
                 cached_input: 0,
+                cache_write_input: 0,
                 output: 1_000_000
             }),
             750_000
@@ -166,6 +193,7 @@ mod tests {
             p.cost_micros(Usage {
                 input: 10,
                 cached_input: 50,
+                cache_write_input: 0,
                 output: 0
             }),
             1

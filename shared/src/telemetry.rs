@@ -34,6 +34,17 @@ pub fn init(service: &'static str, settings: &TelemetrySettings) -> TelemetryGua
     init_with(service, settings, None)
 }
 
+/// Libraries that put response bodies in their own log lines, kept out of every layer (logs,
+/// traces and Sentry alike): async-openai logs an answer it cannot deserialize whole, at
+/// ERROR, and that answer is an article. Their errors still reach us as values.
+const SILENCED_TARGETS: &[&str] = &["async_openai"];
+
+pub fn silenced(target: &str) -> bool {
+    SILENCED_TARGETS
+        .iter()
+        .any(|t| target == *t || target.strip_prefix(t).is_some_and(|r| r.starts_with("::")))
+}
+
 /// [`init`], exporting traces through `tracer_provider` instead of OTLP (tests pass an
 /// in-memory exporter). The log filter governs log lines only: spans reach the trace
 /// exporter at info whatever the log level, so turning logs down never breaks a trace.
@@ -101,6 +112,9 @@ pub fn init_with(
 
     // A second init (tests start many apps in one process) keeps the first subscriber.
     let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::filter_fn(|m| {
+            !silenced(m.target())
+        }))
         .with(fmt_layer)
         .with(otel_layer)
         .with(sentry_layer)

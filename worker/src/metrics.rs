@@ -227,7 +227,8 @@ impl Metrics {
             .get_or_create(&labels)
             .observe(call.cost_micros as f64 / 1_000_000.0);
         for (direction, n) in [
-            ("input", call.tokens_in + call.tokens_cached),
+            // tokens_in counts the cached ones too.
+            ("input", call.tokens_in),
             ("output", call.tokens_out),
         ] {
             self.tokens

@@ -34,8 +34,8 @@ pub enum StartError {
     Infra(#[from] InfraError),
     #[error("{0}")]
     Schema(#[from] bacowr_migrations::SchemaError),
-    #[error("provider client: {0}")]
-    Provider(#[from] reqwest::Error),
+    #[error("{0}")]
+    Router(#[from] crate::router::RouterError),
     #[error("context fetching: {0}")]
     Context(String),
     #[error("{0}")]
@@ -145,6 +145,18 @@ pub async fn start_with(
             .run(stop_rx),
         )
     });
+    {
+        // The fleet's breaker openings, a few times a second.
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::router::BREAKER_SYNC_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                state.router.sync_breakers().await;
+            }
+        });
+    }
     {
         let state = state.clone();
         let namespace = settings.redis.namespace.clone();

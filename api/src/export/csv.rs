@@ -4,7 +4,7 @@
 
 use super::source::ExportRow;
 
-pub const HEADER: [&str; 10] = [
+pub const HEADER: [&str; 13] = [
     "row",
     "publisher_domain",
     "target_url",
@@ -13,6 +13,9 @@ pub const HEADER: [&str; 10] = [
     "title",
     "word_count",
     "qc_passed",
+    "deployment",
+    "provider",
+    "model",
     "cost_usd",
     "article_url",
 ];
@@ -66,6 +69,9 @@ impl CsvRows {
             cell(&article.title),
             article.word_count.to_string(),
             row.item.qc_passed.to_string(),
+            cell(article.deployment.as_deref().unwrap_or("")),
+            cell(&article.provider),
+            cell(&article.model),
             format!("{:.6}", job.cost_micros as f64 / 1_000_000.0),
             cell(url),
         ])

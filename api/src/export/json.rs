@@ -76,6 +76,8 @@ pub struct ExportedArticle {
     pub body_markdown: String,
     pub word_count: i32,
     pub language: Option<String>,
+    /// The deployment that wrote it, its provider kind and model.
+    pub deployment: Option<String>,
     pub provider: String,
     pub model: String,
     pub created_at: DateTime<Utc>,
@@ -119,6 +121,7 @@ impl ExportedItem {
                 body_markdown: article.body_markdown.clone(),
                 word_count: article.word_count,
                 language: article.language.clone(),
+                deployment: article.deployment.clone(),
                 provider: article.provider.clone(),
                 model: article.model.clone(),
                 created_at: article.created_at,

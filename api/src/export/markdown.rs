@@ -43,6 +43,19 @@ pub fn render(row: &ExportRow) -> String {
         out.push_str(&yaml_str(language));
         out.push('\n');
     }
+    // Who wrote it, for the agency's records (the HTML and DOCX documents are what gets
+    // published, so they don't say).
+    let writer = [
+        ("deployment", article.deployment.as_deref().unwrap_or("")),
+        ("provider", article.provider.as_str()),
+        ("model", article.model.as_str()),
+    ];
+    for (key, value) in writer.into_iter().filter(|(_, v)| !v.is_empty()) {
+        out.push_str(key);
+        out.push_str(": ");
+        out.push_str(&yaml_str(value));
+        out.push('\n');
+    }
     out.push_str("---\n\n");
     out.push_str(&document_body(row));
     out

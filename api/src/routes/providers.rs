@@ -49,6 +49,9 @@ pub struct DeploymentView {
     pub kind: String,
     pub model: String,
     pub breakers: BreakerCounts,
+    /// The fleet-wide breaker: open in every worker until this time, because one worker's
+    /// breaker opened; none when it is closed fleet-wide.
+    pub fleet_open_until: Option<chrono::DateTime<Utc>>,
     /// This organization's calls in the last 15 minutes.
     pub recent_calls: u64,
     pub recent_success_rate: Option<f64>,
@@ -90,6 +93,14 @@ async fn breakers(state: &AppState, name: &str) -> BreakerCounts {
         }
     }
     counts
+}
+
+async fn fleet_open_until(state: &AppState, name: &str) -> Option<chrono::DateTime<Utc>> {
+    let key = bacowr_shared::backplane::fleet_breaker_key(&state.settings.redis.namespace, name);
+    let value = state.backplane.get(&key).await.ok()??;
+    // `<ends in Unix ms>:<configuration digest>`.
+    let ends: i64 = value.split(':').next()?.parse().ok()?;
+    chrono::DateTime::from_timestamp_millis(ends).filter(|t| *t > Utc::now())
 }
 
 async fn wait_ms(state: &AppState, key: &str, per_minute: u32) -> i64 {
@@ -154,7 +165,8 @@ pub async fn providers(
                 rpm_wait_ms: wait_ms(&state, &format!("{name}:rpm"), d.rpm).await,
                 tpm_wait_ms: wait_ms(&state, &format!("{name}:tpm"), d.tpm).await,
             },
-            kind: d.kind,
+            fleet_open_until: fleet_open_until(&state, &name).await,
+            kind: d.kind.as_str().to_owned(),
             model: d.model,
             name,
         });

@@ -150,6 +150,10 @@ pub struct ArticleView {
     pub body_markdown: String,
     pub word_count: i32,
     pub language: Option<String>,
+    /// The deployment (an entry of the provider chain) that wrote it; none on articles
+    /// written before deployments were recorded.
+    pub deployment: Option<String>,
+    /// The provider kind that wrote it: `openai`, `anthropic` or `gemini`.
     pub provider: String,
     pub model: String,
     pub created_at: DateTime<Utc>,
@@ -176,6 +180,12 @@ pub struct ArticleView {
 pub struct ArticleVersionView {
     pub id: ArticleId,
     pub version: i32,
+    /// The draft of its attempt it was (0 = first draft).
+    pub regenerations: i32,
+    /// Who wrote it: deployment, provider kind and model.
+    pub deployment: Option<String>,
+    pub provider: String,
+    pub model: String,
     pub qc_passed: bool,
     pub word_count: i32,
     pub created_at: DateTime<Utc>,
@@ -186,6 +196,10 @@ impl From<&article::Model> for ArticleVersionView {
         Self {
             id: ArticleId::from_uuid(a.id),
             version: a.version,
+            regenerations: a.regenerations,
+            deployment: a.deployment.clone(),
+            provider: a.provider.clone(),
+            model: a.model.clone(),
             qc_passed: a.qc_passed,
             word_count: a.word_count,
             created_at: a.created_at,
@@ -202,6 +216,7 @@ impl From<article::Model> for ArticleView {
             body_markdown: a.body_markdown,
             word_count: a.word_count,
             language: a.language,
+            deployment: a.deployment,
             provider: a.provider,
             model: a.model,
             created_at: a.created_at,

@@ -73,18 +73,10 @@ pub fn estimate(
         .or_else(|| chain.first())
         .cloned();
     let (deployment, d) = first.expect("a chain always has a deployment");
-    let fallback = &settings.provider;
-    let price = prices
-        .price(
-            d.price_provider(),
-            &d.model,
-            chrono::Utc::now().date_naive(),
-        )
-        .unwrap_or(bacowr_shared::pricing::Price {
-            input: fallback.price_input_per_mtok,
-            cached_input: fallback.price_input_per_mtok,
-            output: fallback.price_output_per_mtok,
-        });
+    // Every deployment was priced when the process started (`Settings::check_prices`).
+    let price = d
+        .price(&deployment, prices, chrono::Utc::now().date_naive())
+        .unwrap_or(bacowr_shared::pricing::Price::flat(0.0, 0.0, 0.0));
     let words = f64::from(thresholds.min_words + thresholds.max_words) / 2.0;
     let per_call_out = (words * TOKENS_PER_WORD).round() as i64;
     let figures = |calls_per_job: i64| {
@@ -92,6 +84,7 @@ pub fn estimate(
         let usage = Usage {
             input: PROMPT_TOKENS * calls,
             cached_input: 0,
+            cache_write_input: 0,
             output: per_call_out * calls,
         };
         let cost_micros = price.cost_micros(usage);

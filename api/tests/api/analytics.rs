@@ -131,6 +131,7 @@ pub async fn insert_article(
         autofixes: Some(json!(autofixes)),
         regenerations,
         context_report: None,
+        deployment: None,
     }
     .into_active_model()
     .insert(&app.db)
@@ -175,6 +176,10 @@ async fn insert_call(
         created_at: Set(at.parse().unwrap()),
         tokens_cached: Set(0),
         retry_after_ms: Set(None),
+        tokens_reasoning: Set(0),
+        tokens_cache_write: Set(0),
+        purpose: Set(None),
+        regenerated_for: Set(None),
     }
     .insert(&app.db)
     .await

@@ -118,6 +118,7 @@ impl Seeder<'_> {
             autofixes,
             regenerations,
             context_report: None,
+            deployment: None,
         };
         for db in self.dbs {
             model.clone().into_active_model().insert(*db).await.unwrap();
@@ -156,6 +157,10 @@ impl Seeder<'_> {
             created_at: t(at),
             tokens_cached: 0,
             retry_after_ms: None,
+            tokens_reasoning: 0,
+            tokens_cache_write: 0,
+            purpose: None,
+            regenerated_for: None,
         };
         for db in self.dbs {
             model.clone().into_active_model().insert(*db).await.unwrap();

@@ -268,7 +268,7 @@ async fn cancel_ends_a_job_waiting_on_an_open_breaker() {
         Protocol::OpenAi,
         FaultProfile {
             script: vec![ScriptStep {
-                fault: "503".into(),
+                fault: "500".into(),
                 seconds: 600.0,
                 ..ScriptStep::default()
             }],

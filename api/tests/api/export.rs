@@ -245,6 +245,9 @@ async fn every_format_carries_the_approved_articles_only() {
             "title",
             "word_count",
             "qc_passed",
+            "deployment",
+            "provider",
+            "model",
             "cost_usd",
             "article_url"
         ]
@@ -259,10 +262,13 @@ async fn every_format_carries_the_approved_articles_only() {
         assert_eq!(&row[5], full["article"]["title"].as_str().unwrap());
         assert_eq!(&row[6], full["article"]["word_count"].to_string());
         assert_eq!(&row[7], full["article"]["qc_passed"].to_string());
-        let cost: f64 = row[8].parse().unwrap();
+        assert_eq!(&row[8], full["article"]["deployment"].as_str().unwrap());
+        assert_eq!(&row[9], full["article"]["provider"].as_str().unwrap());
+        assert_eq!(&row[10], full["article"]["model"].as_str().unwrap());
+        let cost: f64 = row[11].parse().unwrap();
         assert!((cost - full["cost_usd"].as_f64().unwrap()).abs() < 1e-9);
         assert!(
-            row[9].starts_with(&format!(
+            row[12].starts_with(&format!(
                 "https://bacowr.example.com/api/v1/batches/{id}/items/item_"
             )),
             "{row:?}"
@@ -479,5 +485,5 @@ fn any_absolute_url(csv: &[u8]) -> bool {
     let mut reader = csv::Reader::from_reader(csv);
     reader
         .records()
-        .any(|r| !r.unwrap()[9].starts_with("/api/v1/batches/"))
+        .any(|r| !r.unwrap()[12].starts_with("/api/v1/batches/"))
 }

@@ -10,16 +10,11 @@ use crate::helpers::{TestApp, spawn_sim_with};
 
 fn deployment(kind: &str, base_url: String) -> DeploymentSettings {
     DeploymentSettings {
-        kind: kind.into(),
-        model: format!("{kind}-sim"),
         base_url,
         api_key: "sk-test".into(),
-        api_key_env: String::new(),
         timeout_secs: 10,
-        rpm: 0,
-        tpm: 0,
         price_provider: "llm-sim".into(),
-        structured_output: "json_schema".into(),
+        ..DeploymentSettings::new(kind.parse().unwrap(), &format!("{kind}-sim"))
     }
 }
 

@@ -221,6 +221,10 @@ async fn sqlite_usage_counts_calls_by_utc_day_and_month_and_jobs() {
             created_at: at,
             tokens_cached: 0,
             retry_after_ms: None,
+            tokens_reasoning: 0,
+            tokens_cache_write: 0,
+            purpose: None,
+            regenerated_for: None,
         }
         .into_active_model()
         .insert(&db)

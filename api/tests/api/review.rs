@@ -189,13 +189,26 @@ async fn regeneration_brings_a_new_version_back_to_pending_and_the_batch_complet
         .get_json(&format!("/api/v1/batches/{batch}/items/{d}"))
         .await;
     assert_eq!(item["status"], "pending", "{item}");
-    assert_eq!(item["article_version"], 2);
+    // The regeneration's three drafts (the first and two retries with QC feedback) are all
+    // kept as versions 2-4; the best of them, stored last, is the item's.
+    assert_eq!(item["article_version"], 4);
     assert_eq!(
         item["qc"]["passed"], false,
         "the QC snapshot is the new version's"
     );
-    assert_eq!(item["article"]["version"], 2);
-    assert_eq!(item["versions"].as_array().unwrap().len(), 2);
+    assert_eq!(item["article"]["version"], 4);
+    let versions = item["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 4);
+    let mut drafts: Vec<i64> = versions[1..]
+        .iter()
+        .map(|v| v["regenerations"].as_i64().unwrap())
+        .collect();
+    drafts.sort_unstable();
+    assert_eq!(
+        drafts,
+        [0, 1, 2],
+        "every draft of the regeneration is a version"
+    );
     let history: Vec<_> = item["history"]
         .as_array()
         .unwrap()
@@ -259,7 +272,10 @@ async fn regeneration_brings_a_new_version_back_to_pending_and_the_batch_complet
         .get_json(&format!("/api/v1/batches/{batch}/items/{d}"))
         .await;
     assert_eq!(item["status"], "pending");
-    assert_eq!(item["article_version"], 3);
+    assert_eq!(
+        item["article_version"], 5,
+        "one draft, passing, after versions 1-4"
+    );
     assert_eq!(item["qc"]["passed"], true);
     let resp = decide(&app, &batch, &d, "approve").await;
     assert_eq!(resp.status(), StatusCode::OK);

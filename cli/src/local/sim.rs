@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bacowr_shared::config::{DeploymentSettings, Settings};
+use bacowr_shared::config::{DeploymentSettings, ProviderKind, Settings};
 use llm_sim::{FaultProfile, Protocol, ScriptStep, SimConfig, SimHandle};
 
 use crate::exit::CliError;
@@ -42,11 +42,11 @@ impl Profile {
     }
 }
 
-fn kind(protocol: Protocol) -> &'static str {
+fn kind(protocol: Protocol) -> ProviderKind {
     match protocol {
-        Protocol::Anthropic => "anthropic",
-        Protocol::Gemini => "gemini",
-        Protocol::OpenAi => "openai",
+        Protocol::Anthropic => ProviderKind::Anthropic,
+        Protocol::Gemini => ProviderKind::Gemini,
+        Protocol::OpenAi => ProviderKind::OpenAi,
     }
 }
 
@@ -70,20 +70,14 @@ pub async fn start(settings: &mut Settings, profile: &Profile) -> Result<SimHand
         settings.deployments.insert(
             name.to_owned(),
             DeploymentSettings {
-                kind: kind(protocol).to_owned(),
-                model: model.to_owned(),
                 base_url: if protocol == Protocol::OpenAi {
                     sim.openai_base_url()
                 } else {
                     sim.base_url()
                 },
                 api_key: KEY.to_owned(),
-                api_key_env: String::new(),
                 timeout_secs: 30,
-                rpm: 0,
-                tpm: 0,
-                price_provider: String::new(),
-                structured_output: "json_schema".to_owned(),
+                ..DeploymentSettings::new(kind(protocol), model)
             },
         );
     }

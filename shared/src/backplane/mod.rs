@@ -21,6 +21,13 @@ pub enum Backplane {
 
 pub type Result<T> = std::result::Result<T, redis::RedisError>;
 
+/// Where a deployment's fleet-wide breaker opening is kept: `<end in Unix milliseconds>:<digest
+/// of the deployment's configuration>`, expiring with the opening. Written by the worker whose breaker opened, read by every
+/// worker and by `GET /api/v1/providers`.
+pub fn fleet_breaker_key(namespace: &str, deployment: &str) -> String {
+    format!("{namespace}:breaker:{deployment}")
+}
+
 impl Backplane {
     /// A new in-process backplane (the embedded build).
     pub fn local() -> Self {

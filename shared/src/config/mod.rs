@@ -15,7 +15,7 @@ mod deployments;
 mod security;
 
 pub use delivery::{EventsSettings, WebhookSettings};
-pub use deployments::{DeploymentSettings, RouterSettings};
+pub use deployments::{DeploymentSettings, ProviderKind, RouterSettings};
 pub use security::{AuditSettings, AuthSettings, DEV_JWT_SECRET, HttpSettings, RateLimitSettings};
 
 pub const DEFAULTS: &str = include_str!("../../config/default.toml");
@@ -123,8 +123,11 @@ pub struct ProviderSettings {
     pub backoff_initial_ms: u64,
     pub backoff_max_ms: u64,
     pub price_table: String,
-    pub price_input_per_mtok: f64,
-    pub price_output_per_mtok: f64,
+    /// The legacy deployment's own prices, where the price table has none.
+    #[serde(default)]
+    pub price_input_per_mtok: Option<f64>,
+    #[serde(default)]
+    pub price_output_per_mtok: Option<f64>,
 }
 
 #[derive(Clone, Deserialize)]
@@ -271,8 +274,11 @@ impl Settings {
             }
         }
         for d in self.deployments.values() {
-            if !matches!(d.kind.as_str(), "openai" | "anthropic" | "gemini") {
-                return invalid("deployments.*.kind", "must be openai, anthropic or gemini");
+            if d.price_input_per_mtok.is_some() != d.price_output_per_mtok.is_some() {
+                return invalid(
+                    "deployments.*.price_input_per_mtok",
+                    "set price_input_per_mtok and price_output_per_mtok together",
+                );
             }
         }
         if !(0.0..=1.0).contains(&self.router.breaker_failure_rate) {
@@ -311,7 +317,7 @@ impl Settings {
             return vec![(
                 p.name.clone(),
                 DeploymentSettings {
-                    kind: "openai".into(),
+                    kind: ProviderKind::OpenAi,
                     model: p.model.clone(),
                     base_url: p.base_url.clone(),
                     api_key: p.api_key.clone(),
@@ -321,6 +327,14 @@ impl Settings {
                     tpm: 0,
                     price_provider: p.name.clone(),
                     structured_output: p.structured_output.clone(),
+                    max_output_tokens: None,
+                    reasoning_effort: None,
+                    thinking_budget: None,
+                    temperature: None,
+                    price_input_per_mtok: p.price_input_per_mtok,
+                    price_cached_input_per_mtok: None,
+                    price_output_per_mtok: p.price_output_per_mtok,
+                    free: false,
                 },
             )];
         }
@@ -338,20 +352,24 @@ impl WorkerSettings {
     }
 }
 
-impl ProviderSettings {
-    /// The price of this provider's model on `date`: the table's, else the configured one.
-    pub fn price(
+impl Settings {
+    /// Every deployment of the chain priced on `date`, or one message naming each deployment
+    /// that has no price: such a deployment is refused at start, never charged a guess.
+    pub fn check_prices(
         &self,
         table: &crate::pricing::PriceTable,
         date: chrono::NaiveDate,
-    ) -> crate::pricing::Price {
-        table
-            .price(&self.name, &self.model, date)
-            .unwrap_or(crate::pricing::Price {
-                input: self.price_input_per_mtok,
-                cached_input: self.price_input_per_mtok,
-                output: self.price_output_per_mtok,
-            })
+    ) -> Result<(), String> {
+        let missing: Vec<String> = self
+            .chain()
+            .iter()
+            .filter_map(|(name, d)| d.price(name, table, date).err())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(missing.join("\n"))
+        }
     }
 }
 

@@ -86,14 +86,35 @@ fn invalid_values_name_the_field() {
 }
 
 #[test]
-fn unknown_models_fall_back_to_the_configured_price() {
+fn unknown_models_are_refused_unless_priced_or_free() {
     figment::Jail::expect_with(|jail| {
         jail.set_env("BACOWR_PROVIDER__MODEL", "house-model");
-        jail.set_env("BACOWR_PROVIDER__PRICE_OUTPUT_PER_MTOK", "9.5");
-        let s = Settings::from_figment(Settings::figment(None)).unwrap();
         let table = crate::pricing::PriceTable::embedded();
         let today = chrono::Utc::now().date_naive();
-        assert_eq!(s.provider.price(&table, today).output, 9.5);
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        let refused = s.check_prices(&table, today).unwrap_err();
+        assert!(
+            refused.contains("\"openai\"") && refused.contains("house-model"),
+            "names the deployment and model: {refused}"
+        );
+        jail.set_env("BACOWR_PROVIDER__PRICE_INPUT_PER_MTOK", "1.5");
+        jail.set_env("BACOWR_PROVIDER__PRICE_OUTPUT_PER_MTOK", "9.5");
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        s.check_prices(&table, today).unwrap();
+        let (name, d) = &s.chain()[0];
+        assert_eq!(d.price(name, &table, today).unwrap().output, 9.5);
+        jail.set_env("BACOWR_ROUTER__CHAIN", "[\"local\"]");
+        jail.set_env("BACOWR_DEPLOYMENTS__LOCAL__KIND", "openai");
+        jail.set_env("BACOWR_DEPLOYMENTS__LOCAL__MODEL", "llama3");
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        assert!(
+            s.check_prices(&table, today)
+                .unwrap_err()
+                .contains("\"local\"")
+        );
+        jail.set_env("BACOWR_DEPLOYMENTS__LOCAL__FREE", "true");
+        let s = Settings::from_figment(Settings::figment(None)).unwrap();
+        s.check_prices(&table, today).unwrap();
         Ok(())
     });
 }

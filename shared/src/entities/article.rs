@@ -15,6 +15,7 @@ pub struct Model {
     pub body_markdown: String,
     pub word_count: i32,
     pub language: Option<String>,
+    /// The provider kind that wrote it (`openai`, `anthropic`, `gemini`).
     pub provider: String,
     pub model: String,
     pub created_at: DateTimeUtc,
@@ -35,6 +36,8 @@ pub struct Model {
     /// What was known about the target and publisher pages when writing.
     #[sea_orm(column_type = "Json", nullable)]
     pub context_report: Option<Json>,
+    /// The deployment (router chain entry) that wrote it; older rows have none.
+    pub deployment: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

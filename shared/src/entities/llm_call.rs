@@ -13,7 +13,7 @@ pub struct Model {
     pub seq: i32,
     pub provider: String,
     pub model: String,
-    /// `ok`, `retryable_error`, `fatal_error`, `timeout`.
+    /// `ok` or the error class: `rate_limited`, `truncated`, `unparseable`, … .
     pub outcome: String,
     pub http_status: Option<i32>,
     pub tokens_in: i64,
@@ -26,6 +26,14 @@ pub struct Model {
     pub tokens_cached: i64,
     /// The provider's retry hint on a failed call, in milliseconds.
     pub retry_after_ms: Option<i64>,
+    /// Of `tokens_out`, the model's reasoning or thinking.
+    pub tokens_reasoning: i64,
+    /// Of `tokens_in`, those written to the prompt cache.
+    pub tokens_cache_write: i64,
+    /// `draft` or `regeneration`.
+    pub purpose: Option<String>,
+    /// For a regeneration: the failed checks it was for, comma-separated.
+    pub regenerated_for: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

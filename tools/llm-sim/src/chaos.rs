@@ -31,12 +31,20 @@ pub struct FaultProfile {
     pub hang_rate: f64,
     /// Played first, in order: e.g. `[{"fault": "503", "times": 20}]`.
     pub script: Vec<ScriptStep>,
+    /// Shares of calls answered 200 in a valid envelope but with unusable content, by kind:
+    /// `prose`, `broken_json`, `wrong_shape`, `truncated` (the protocol's own length stop
+    /// reason), `refusal`, `empty`, `safety`. E.g. `{"prose": 1.0}`.
+    pub content: std::collections::BTreeMap<String, f64>,
+    /// A recorded answer served for every call instead (`recorded/*/*.json`'s shape: status,
+    /// headers, body or body_text; `{{article}}`-style placeholders filled in).
+    pub replay: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ScriptStep {
-    /// `ok`, `hang`, `malformed`, `truncated`, `quota`, or an HTTP status such as `503`.
+    /// `ok`, `hang`, `malformed`, `truncated` (a cut-off body), `quota`, `content:<kind>`
+    /// (see [`FaultProfile::content`]), or an HTTP status such as `503`.
     pub fault: String,
     /// For this many calls…
     pub times: u32,
@@ -47,12 +55,52 @@ pub struct ScriptStep {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
+    /// A 200 in a valid envelope whose content is unusable.
+    Content(ContentFault),
     Status(u16),
-    RateLimited { retry_after_secs: Option<u64> },
+    RateLimited {
+        retry_after_secs: Option<u64>,
+    },
     QuotaExhausted,
     Malformed,
     Truncated,
     Hang,
+}
+
+/// Unusable content in a valid answer, each as its protocol shapes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentFault {
+    /// The model wrote prose instead of the JSON.
+    Prose,
+    /// JSON cut off mid-way, with a normal stop reason.
+    BrokenJson,
+    /// JSON of another shape.
+    WrongShape,
+    /// Stopped at the token limit: `length`, `max_tokens`, `MAX_TOKENS`.
+    Truncated,
+    /// The model refused: OpenAI `message.refusal`, Anthropic `stop_reason: refusal`, Gemini
+    /// `promptFeedback.blockReason`.
+    Refusal,
+    /// No content at all.
+    Empty,
+    /// Blocked by a safety filter: `content_filter`, `refusal`, `SAFETY`.
+    Safety,
+}
+
+impl std::str::FromStr for ContentFault {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "prose" => Self::Prose,
+            "broken_json" => Self::BrokenJson,
+            "wrong_shape" => Self::WrongShape,
+            "truncated" | "length" => Self::Truncated,
+            "refusal" => Self::Refusal,
+            "empty" => Self::Empty,
+            "safety" => Self::Safety,
+            other => return Err(format!("unknown content fault {other:?}")),
+        })
+    }
 }
 
 pub struct Decision {
@@ -81,6 +129,9 @@ fn parse_fault(name: &str, profile: &FaultProfile) -> Option<Fault> {
         "malformed" => Some(Fault::Malformed),
         "truncated" => Some(Fault::Truncated),
         "quota" => Some(Fault::QuotaExhausted),
+        content if content.starts_with("content:") => {
+            content["content:".len()..].parse().ok().map(Fault::Content)
+        }
         "429" => Some(Fault::RateLimited {
             retry_after_secs: profile.retry_after_secs,
         }),
@@ -188,6 +239,17 @@ impl RouteChaos {
                 latency,
                 fault: Some(status_fault(p.error_status)),
             };
+        }
+        for (kind, rate) in &p.content {
+            edge += rate;
+            if r < edge
+                && let Ok(kind) = kind.parse()
+            {
+                return Decision {
+                    latency,
+                    fault: Some(Fault::Content(kind)),
+                };
+            }
         }
         for (status, rate) in &p.error_rates {
             edge += rate;

@@ -286,8 +286,27 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Reply, Infa
         let answer = protocol::answer(&parsed, state.config.words, behaviour);
         protocol.ok(&parsed, &answer, created).to_string()
     };
+    if let Some(recorded) = state
+        .chaos
+        .lock()
+        .expect("chaos lock")
+        .entry(protocol)
+        .or_default()
+        .profile()
+        .replay
+        .clone()
+    {
+        let answer = protocol::answer(&parsed, state.config.words, behaviour);
+        return Ok(replay(&recorded, &answer.content, &parsed.model));
+    }
     Ok(match decision.fault {
         None => reply(StatusCode::OK, ok(), &[]),
+        Some(Fault::Content(kind)) => {
+            let answer = protocol::answer(&parsed, state.config.words, behaviour);
+            let body = protocol.ok(&parsed, &answer, created);
+            let body = protocol::content::apply(protocol, body, kind);
+            reply(StatusCode::OK, body.to_string(), &[])
+        }
         Some(Fault::Hang) => {
             // Until the client gives up.
             tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -304,6 +323,34 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Reply, Infa
         }
         Some(fault) => refuse(Refusal::Fault(fault)),
     })
+}
+
+/// A recorded answer: its status, headers and body (or raw `body_text`), placeholders filled.
+fn replay(recorded: &Value, article: &str, model: &str) -> Reply {
+    let status = recorded["status"]
+        .as_u64()
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .unwrap_or(StatusCode::OK);
+    let body = match recorded["body_text"].as_str() {
+        Some(text) => text.to_owned(),
+        None => protocol::content::fill(&recorded["body"], article, model).to_string(),
+    };
+    let mut builder = Response::builder().status(status);
+    let headers = recorded["headers"].as_object().cloned().unwrap_or_default();
+    if !headers
+        .keys()
+        .any(|k| k.eq_ignore_ascii_case("content-type"))
+    {
+        builder = builder.header("content-type", "application/json");
+    }
+    for (name, value) in headers {
+        if let Some(v) = value.as_str() {
+            builder = builder.header(name.as_str(), v);
+        }
+    }
+    builder
+        .body(Full::new(Bytes::from(body)))
+        .expect("valid response parts")
 }
 
 async fn admin(req: Request<Incoming>, state: &State) -> Reply {

@@ -51,8 +51,9 @@ fn acceptable(url: &str, job: &job::Model, avoid: &[String]) -> Result<(), Strin
     Ok(())
 }
 
-/// Deep, external links from the two pages, for the prompt, leaving out those another job of
-/// the same publisher in this batch already uses.
+/// Deep, external links from the two pages that answer 200 now, for the prompt, leaving out
+/// those another job of the same publisher in this batch already uses. Verified before the
+/// first call: a job with none can't be helped by regenerating for its trust links.
 pub async fn candidates(
     state: &WorkerState,
     context: &Context,
@@ -60,21 +61,33 @@ pub async fn candidates(
     max: usize,
 ) -> Vec<String> {
     let avoid = &state.settings.context.trust_link_avoid;
-    let mut out: Vec<String> = Vec::new();
+    let mut acceptable_links: Vec<&String> = Vec::new();
     let links = [&context.target, &context.publisher]
         .into_iter()
         .flatten()
         .flat_map(|p| p.outbound_links.iter());
     for url in links {
-        if out.len() >= max || out.contains(url) || acceptable(url, job, avoid).is_err() {
+        // Twice as many as wanted are probed, so a few dead links still leave enough.
+        if acceptable_links.len() >= max * 2
+            || acceptable_links.contains(&url)
+            || acceptable(url, job, avoid).is_err()
+        {
             continue;
         }
         if taken_by_other(state, job, url).await {
             continue;
         }
-        out.push(url.clone());
+        acceptable_links.push(url);
     }
-    out
+    let probes = acceptable_links.iter().map(|u| answers_200(state, u));
+    let answers = futures::future::join_all(probes).await;
+    acceptable_links
+        .into_iter()
+        .zip(answers)
+        .filter(|(_, a)| a.is_ok())
+        .map(|(u, _)| u.clone())
+        .take(max)
+        .collect()
 }
 
 fn reservation_key(state: &WorkerState, batch_id: uuid::Uuid, publisher: &str) -> String {

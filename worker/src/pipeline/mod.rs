@@ -4,9 +4,10 @@
 pub mod article;
 pub mod blueprint;
 mod calls;
+mod drafts;
 pub mod language;
 pub mod prompt;
 pub mod run;
 pub mod structured;
 
-pub use calls::CallRecord;
+pub use calls::{CallRecord, Purpose};

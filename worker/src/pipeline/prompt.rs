@@ -88,7 +88,7 @@ pub fn build(brief: &Brief<'_>, max_output_tokens: u32, temperature: f32) -> Gen
         .collect();
     let rendered = template(brief.language)
         .replace("{publisher}", brief.publisher_domain)
-        .replace("{language_name}", language::name(brief.language))
+        .replace("{language_name}", &language::name(brief.language))
         .replace("{language}", brief.language)
         .replace("{anchor}", brief.anchor_text)
         .replace("{target_url}", brief.target_url)

@@ -1,6 +1,7 @@
 //! The pipeline for one job attempt: context → language → plan and prompt → generate →
 //! parse → verify trust links → QC → autofix once → QC → regenerate with feedback (up to the
-//! profile's limit, stopping if the model repeats itself) → succeeded, needs_review or failed.
+//! profile's limit; never when no draft can fix what failed, nor when the model repeats
+//! itself) → the best draft kept → succeeded, needs_review or failed.
 
 use serde_json::json;
 
@@ -11,7 +12,7 @@ use bacowr_shared::{
     qc::{self, QcThresholds},
 };
 
-use super::{CallRecord, language, prompt, structured};
+use super::{CallRecord, Purpose, drafts, language, prompt, structured};
 use crate::{
     context::Context,
     handler::WorkerState,
@@ -43,13 +44,17 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
     let (profile, t) = thresholds(batch);
     live::stage(state, job, stages::CONTEXT, json!({})).await;
     let context: Context = crate::context::gather(state, job).await;
-    let language = language::resolve(
-        job.language.as_deref(),
-        &job.publisher_domain,
-        context.target.as_ref().and_then(|p| p.language.as_deref()),
-        batch.and_then(|b| b.default_language.as_deref()),
-    );
+    let language = language::resolve(&language::Signals {
+        explicit: job.language.as_deref(),
+        publisher_domain: &job.publisher_domain,
+        publisher_page: context.publisher.as_ref(),
+        target_page: context.target.as_ref(),
+        batch_default: batch.and_then(|b| b.default_language.as_deref()),
+    });
     let candidates = crate::context::trust_candidates(state, &context, job).await;
+    let situation = drafts::Situation {
+        verified_candidates: candidates.len(),
+    };
     let base = prompt::build(
         &prompt::Brief {
             publisher_domain: &job.publisher_domain,
@@ -85,9 +90,11 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
     let only: Option<Vec<String>> = batch
         .and_then(|b| b.provider_chain.clone())
         .and_then(|v| serde_json::from_value(v).ok());
+    let mut route = crate::router::Route::new(only);
     let mut calls = Vec::new();
     let mut request = base.clone();
-    let mut best: Option<ArticleToStore> = None;
+    let mut purpose = Purpose::Draft;
+    let mut drafts = drafts::Drafts::default();
     let mut last_text_hash = None;
     let mut provider_error = None;
     let mut reserved: Vec<String> = Vec::new();
@@ -117,17 +124,15 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
             let data = json!({ "regeneration": regenerations });
             live::stage(state, job, stages::REGENERATING, data).await;
         }
-        let generation = match state
+        let made_before = calls.len();
+        let result = state
             .router
-            .generate_with(
-                &request,
-                only.as_deref(),
-                &mut calls,
-                &stop,
-                budget.as_ref(),
-            )
-            .await
-        {
+            .generate_with(&request, &mut route, &mut calls, &stop, budget.as_ref())
+            .await;
+        for call in &mut calls[made_before..] {
+            call.purpose = Some(purpose.clone());
+        }
+        let generation = match result {
             Ok(g) => g,
             Err(_) if stop.is_set() => {
                 tracing::info!(regenerations, "stopping the attempt mid-generation");
@@ -139,19 +144,18 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
                 break;
             }
         };
+        // The router only answers with a usable article; the call that gave it wrote it.
+        let writer = calls.last().cloned().expect("a generation made a call");
         let hash = output_hash(&generation.text);
         let repeated = last_text_hash == Some(hash);
         last_text_hash = Some(hash);
         let Some(parsed) = structured::parse(&generation.text) else {
-            tracing::warn!(regenerations, "answer held no parseable article");
-            request = prompt::with_feedback(
-                &base,
-                "- format: the answer must be one JSON object with title, meta_description, body_markdown and trust_links",
-            );
-            if repeated {
-                break;
-            }
-            continue;
+            provider_error = Some(crate::provider::ProviderError::new(
+                ErrorClass::Unparseable,
+                Some(200),
+                "the answer held no article",
+            ));
+            break;
         };
         let verified = crate::context::verify_trust_links(state, job, &parsed.body_markdown).await;
         reserved.extend(
@@ -189,28 +193,43 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
         };
         let passed = report.passed;
         let feedback = report.feedback();
-        best = Some(ArticleToStore {
-            title: parsed.title,
-            meta_description: parsed.meta_description,
-            word_count: i32::try_from(markdown::analyze(&body).words).unwrap_or(i32::MAX),
-            body_markdown: body,
-            language: language.clone(),
-            provider: provider.name.clone(),
-            model: generation.model,
-            qc_passed: passed,
-            qc_report: serde_json::to_value(&report).unwrap_or_default(),
-            trust_links: json!(verified.links),
-            autofixes: json!(fixes),
-            regenerations: regenerations as i32,
-            context_report: json!({
-                "target": context.target.as_ref().map(|p| &p.url),
-                "publisher": context.publisher.as_ref().map(|p| &p.url),
-                "notes": context.notes,
-                "trust_link_candidates": candidates,
-            }),
-            first_try: regenerations == 0 && fixes.is_empty() && passed,
-        });
+        let failed_checks: Vec<String> = report.failed().map(|c| c.check.clone()).collect();
+        let futile = drafts::futile(&report, situation);
+        drafts.add(
+            drafts::failed_count(&report),
+            ArticleToStore {
+                title: parsed.title,
+                meta_description: parsed.meta_description,
+                word_count: i32::try_from(markdown::analyze(&body).words).unwrap_or(i32::MAX),
+                body_markdown: body,
+                language: language.clone(),
+                deployment: writer.provider.clone(),
+                provider: writer.kind.as_str().to_owned(),
+                model: generation.model,
+                qc_passed: passed,
+                qc_report: serde_json::to_value(&report).unwrap_or_default(),
+                trust_links: json!(verified.links),
+                autofixes: json!(fixes),
+                regenerations: regenerations as i32,
+                context_report: json!({
+                    "target": context.target.as_ref().map(|p| &p.url),
+                    "publisher": context.publisher.as_ref().map(|p| &p.url),
+                    "notes": context.notes,
+                    "trust_link_candidates": candidates,
+                }),
+                first_try: regenerations == 0 && fixes.is_empty() && passed,
+                earlier_drafts: Vec::new(),
+            },
+        );
         if passed {
+            break;
+        }
+        if let Some(why) = futile {
+            tracing::info!(
+                regenerations,
+                "no regeneration: another draft cannot fix it"
+            );
+            note_on_best(&mut drafts, &why);
             break;
         }
         if repeated {
@@ -218,8 +237,9 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
             break;
         }
         request = prompt::with_feedback(&base, &feedback);
+        purpose = Purpose::Regeneration(failed_checks);
     }
-    let used: Vec<String> = best.as_ref().map_or_else(Vec::new, |a| {
+    let used: Vec<String> = drafts.best().map_or_else(Vec::new, |a| {
         crate::qc::markdown::analyze(&a.body_markdown)
             .links
             .into_iter()
@@ -227,13 +247,17 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
             .collect()
     });
     crate::context::release_trust_links(state, job, &reserved, &used).await;
-    let outcome = match (best, provider_error) {
+    let outcome = match (drafts.into_best(), provider_error) {
         (Some(article), _) if article.qc_passed => Outcome::Succeeded(article),
         (Some(article), _) => Outcome::NeedsReview(article),
         (None, _) if stopped => Outcome::Cancelled,
         (None, Some(e)) if e.class == ErrorClass::BudgetExceeded => Outcome::Failed {
             code: job_errors::BUDGET_EXCEEDED,
             message: e.message,
+        },
+        (None, Some(e)) if e.class.is_unusable_output() => Outcome::Failed {
+            code: job_errors::BAD_PROVIDER_OUTPUT,
+            message: format!("after {} call(s): {}", calls.len(), e.message),
         },
         (None, Some(e)) => Outcome::Failed {
             code: job_errors::PROVIDER_FAILED,
@@ -248,6 +272,15 @@ pub async fn run(state: &WorkerState, job: &job::Model, batch: Option<&batch::Mo
         outcome,
         calls,
         budgeted: budget.is_some(),
+    }
+}
+
+/// Says in the kept draft's QC report why the attempt stopped without regenerating.
+fn note_on_best(drafts: &mut drafts::Drafts, why: &str) {
+    if let Some(best) = drafts.best_mut()
+        && let Some(report) = best.qc_report.as_object_mut()
+    {
+        report.insert("not_regenerated".into(), json!(why));
     }
 }
 

@@ -5,6 +5,8 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::provider::ErrorClass;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StructuredArticle {
     pub title: String,
@@ -70,24 +72,58 @@ fn outer_object(text: &str) -> Option<&str> {
 }
 
 pub fn parse(text: &str) -> Option<StructuredArticle> {
+    check(text).ok()
+}
+
+/// The article in an answer's text, or why there is none: `Unparseable` for prose and broken
+/// JSON, `WrongShape` for JSON that is not the article. The description names no content.
+pub fn check(text: &str) -> Result<StructuredArticle, (ErrorClass, String)> {
     let text = strip_fence(text);
-    if let Some(article) = outer_object(text)
-        .and_then(|o| serde_json::from_str::<Wire>(o).ok())
-        .and_then(from_wire)
+    let trimmed = text.trim_start();
+    if let Some(object) = outer_object(text) {
+        match serde_json::from_str::<Value>(object) {
+            Ok(value) => {
+                return serde_json::from_value::<Wire>(value)
+                    .ok()
+                    .and_then(from_wire)
+                    .ok_or_else(|| {
+                        (
+                            ErrorClass::WrongShape,
+                            "JSON without a non-empty title and body_markdown".to_owned(),
+                        )
+                    });
+            }
+            Err(e) if trimmed.starts_with('{') => {
+                return Err((ErrorClass::Unparseable, format!("broken JSON ({e})")));
+            }
+            Err(_) => {}
+        }
+    }
+    if trimmed.starts_with('[') {
+        return Err((
+            ErrorClass::WrongShape,
+            "a JSON array, not the article object".to_owned(),
+        ));
+    }
+    if trimmed.starts_with('{') {
+        return Err((ErrorClass::Unparseable, "broken JSON".to_owned()));
+    }
+    // Some servers ignore the response format and answer in Markdown: a titled article
+    // (a heading first) is accepted; prose is not.
+    if trimmed.starts_with('#')
+        && let Some(parsed) = super::article::parse(text)
     {
-        return Some(article);
+        return Ok(StructuredArticle {
+            title: parsed.title,
+            meta_description: None,
+            body_markdown: parsed.body_markdown,
+            trust_links: Vec::new(),
+        });
     }
-    // Some servers ignore the response format and answer in Markdown; accept a titled article.
-    if text.trim_start().starts_with('{') {
-        return None;
-    }
-    let parsed = super::article::parse(text)?;
-    Some(StructuredArticle {
-        title: parsed.title,
-        meta_description: None,
-        body_markdown: parsed.body_markdown,
-        trust_links: Vec::new(),
-    })
+    Err((
+        ErrorClass::Unparseable,
+        "prose, not the article's JSON".to_owned(),
+    ))
 }
 
 fn from_wire(w: Wire) -> Option<StructuredArticle> {
@@ -134,5 +170,27 @@ mod tests {
         assert!(parse(r#"{"title":"","body_markdown":"x"}"#).is_none());
         let md = parse("# Title\n\nBody text.").unwrap();
         assert_eq!(md.title, "Title");
+    }
+
+    #[test]
+    fn classifies_what_is_not_an_article() {
+        let class = |t: &str| check(t).unwrap_err().0;
+        assert_eq!(
+            class("Sure! Here is an article about gardening.\n\nIt is long."),
+            ErrorClass::Unparseable
+        );
+        assert_eq!(
+            class(r#"{"title": "Gardening", "body_markdown": "Start"#),
+            ErrorClass::Unparseable
+        );
+        assert_eq!(
+            class(r#"{"headline": "x", "text": "y"}"#),
+            ErrorClass::WrongShape
+        );
+        assert_eq!(class(r#"[{"title": "x"}]"#), ErrorClass::WrongShape);
+        assert_eq!(
+            class(r#"{"title": "x", "body_markdown": ""}"#),
+            ErrorClass::WrongShape
+        );
     }
 }

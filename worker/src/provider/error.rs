@@ -26,8 +26,19 @@ pub enum ErrorClass {
     /// Quota or spend limit exhausted: OpenAI `insufficient_quota`, Anthropic credit balance,
     /// Gemini per-day quota.
     QuotaExhausted,
+    /// Refused or blocked by a content policy: an HTTP refusal, or a 200 whose stop reason
+    /// says refusal, safety, recitation, blocklist or prohibited content.
     ContentPolicy,
     ContextTooLong,
+    /// 200, stopped at the output-token limit (OpenAI `length`, Anthropic `max_tokens`,
+    /// Gemini `MAX_TOKENS`): the article is cut off.
+    Truncated,
+    /// 200 with no text at all.
+    EmptyResponse,
+    /// 200 with text that holds no article: prose, broken JSON.
+    Unparseable,
+    /// 200 with JSON that parses but is not the article's shape, or a tool call nobody asked for.
+    WrongShape,
     /// Not the provider's: our own budget gate refused the call before it was made. The router
     /// returns it at once (no retry, no fallback: every deployment spends the same budget).
     BudgetExceeded,
@@ -43,12 +54,19 @@ pub enum Action {
     Retry,
     /// Never retry here; try the next deployment.
     FallBack,
+    /// One more try on this deployment at once (no backoff: it answered), then fall back.
+    RetryOnce,
 }
 
 impl ErrorClass {
     pub fn action(self) -> Action {
         match self {
             Self::Server | Self::Timeout | Self::Connection | Self::Malformed => Action::Retry,
+            // A usable answer may come on a second try here (the router allows one, with a
+            // larger output budget for a truncated one), then the next deployment.
+            Self::Truncated | Self::EmptyResponse | Self::Unparseable | Self::WrongShape => {
+                Action::RetryOnce
+            }
             // The breaker opens for the hinted delay; other deployments go on meanwhile.
             Self::RateLimited | Self::Overloaded => Action::FallBack,
             // One provider's refusal of a parameter or of the content is not another's, so
@@ -79,8 +97,23 @@ impl ErrorClass {
     }
 
     /// Failures that say something about the deployment's health (the breaker counts them).
+    /// A content-policy refusal is counted too: a model that refuses this kind of article is
+    /// of no use for the batch, although this request alone is not retried there.
     pub fn counts_against_deployment(self) -> bool {
-        !self.is_request_specific() && !self.is_budget()
+        !matches!(self, Self::BadRequest | Self::ContextTooLong) && !self.is_budget()
+    }
+
+    /// An answer that arrived (HTTP 200) but cannot be used as an article.
+    pub fn is_unusable_output(self) -> bool {
+        matches!(
+            self,
+            Self::Truncated
+                | Self::EmptyResponse
+                | Self::Unparseable
+                | Self::WrongShape
+                | Self::Malformed
+                | Self::ContentPolicy
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +130,10 @@ impl ErrorClass {
             Self::QuotaExhausted => "quota_exhausted",
             Self::ContentPolicy => "content_policy",
             Self::ContextTooLong => "context_too_long",
+            Self::Truncated => "truncated",
+            Self::EmptyResponse => "empty_response",
+            Self::Unparseable => "unparseable",
+            Self::WrongShape => "wrong_shape",
             Self::BudgetExceeded => "budget_exceeded",
             Self::BudgetUnavailable => "budget_unavailable",
         }
@@ -117,6 +154,8 @@ impl ErrorClass {
             return Self::ContentPolicy;
         }
         match status {
+            // OpenAI's 503 is "the engine is currently overloaded": shed load, like a 529.
+            503 => Self::Overloaded,
             401 | 403 => Self::Auth,
             404 | 410 => Self::ModelNotFound,
             408 => Self::Timeout,
@@ -140,12 +179,31 @@ pub struct ProviderError {
     pub billed: Option<Billed>,
 }
 
-/// Token usage of an answer that was billed although it could not be used.
+/// Token usage of an answer, as the provider billed it (also for answers that could not be
+/// used: they are paid for all the same).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Billed {
+    /// Every prompt token, cached and cache-written ones included.
     pub tokens_in: i64,
+    /// Of `tokens_in`, those read from the provider's prompt cache.
     pub tokens_cached: i64,
+    /// Of `tokens_in`, those written to the prompt cache (Anthropic bills them higher).
+    pub tokens_cache_write: i64,
+    /// Every output token, reasoning/thinking ones included (all three bill them as output).
     pub tokens_out: i64,
+    /// Of `tokens_out`, the model's reasoning or thinking.
+    pub tokens_reasoning: i64,
+}
+
+impl Billed {
+    pub fn usage(&self) -> bacowr_shared::pricing::Usage {
+        bacowr_shared::pricing::Usage {
+            input: self.tokens_in,
+            cached_input: self.tokens_cached,
+            cache_write_input: self.tokens_cache_write,
+            output: self.tokens_out,
+        }
+    }
 }
 
 impl ProviderError {

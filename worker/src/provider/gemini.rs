@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::{
     Generation, GenerationRequest, TextGenerator,
     error::{Billed, ErrorClass, ProviderError, parse_retry_delay},
-    http,
+    family, http,
 };
 use bacowr_shared::config::DeploymentSettings;
 
@@ -14,8 +14,8 @@ pub struct Gemini {
     http: reqwest::Client,
     base_url: String,
     api_key: String,
-    model: String,
     name: String,
+    settings: DeploymentSettings,
 }
 
 impl Gemini {
@@ -24,8 +24,8 @@ impl Gemini {
             http: http::client(d.timeout())?,
             base_url: d.base_url().trim_end_matches('/').to_owned(),
             api_key: d.key(),
-            model: d.model.clone(),
             name: name.to_owned(),
+            settings: d.clone(),
         })
     }
 }
@@ -71,6 +71,8 @@ fn classify(mut error: ProviderError, body: Option<&Value>) -> ProviderError {
         "UNAVAILABLE" => ErrorClass::Overloaded,
         "UNAUTHENTICATED" | "PERMISSION_DENIED" => ErrorClass::Auth,
         "INVALID_ARGUMENT" if key_invalid => ErrorClass::Auth,
+        "NOT_FOUND" => ErrorClass::ModelNotFound,
+        "INTERNAL" if error.http_status.is_some_and(|s| s >= 500) => ErrorClass::Server,
         "DEADLINE_EXCEEDED" => ErrorClass::Timeout,
         _ => error.class,
     };
@@ -89,77 +91,109 @@ impl TextGenerator for Gemini {
     }
 
     fn model(&self) -> &str {
-        &self.model
+        &self.settings.model
     }
 
     async fn generate(&self, request: &GenerationRequest) -> Result<Generation, ProviderError> {
-        let mut config = json!({
-            "temperature": request.temperature,
-            "maxOutputTokens": request.max_output_tokens,
-        });
-        if request.structured {
-            config["responseMimeType"] = json!("application/json");
-            config["responseSchema"] = schema();
-        }
-        let body = json!({
-            "systemInstruction": {"parts": [{"text": request.system}]},
-            "contents": [{"role": "user", "parts": [{"text": request.user}]}],
-            "generationConfig": config,
-        });
         let call = self
             .http
             .post(format!(
                 "{}/v1beta/models/{}:generateContent",
-                self.base_url, self.model
+                self.base_url, self.settings.model
             ))
             .header("x-goog-api-key", &self.api_key)
-            .json(&body);
+            .json(&self.body(request));
         let answer = http::send(call)
             .await
             .map_err(|(e, body)| classify(e, body.as_ref()))?;
         let usage = &answer["usageMetadata"];
         let n = |k: &str| usage[k].as_i64().unwrap_or(0);
-        // Thinking models bill their thoughts at the output rate.
+        // Thoughts are billed at the output rate; promptTokenCount includes the cached part.
         let billed = Billed {
             tokens_in: n("promptTokenCount"),
             tokens_cached: n("cachedContentTokenCount"),
+            tokens_cache_write: 0,
             tokens_out: n("candidatesTokenCount") + n("thoughtsTokenCount"),
+            tokens_reasoning: n("thoughtsTokenCount"),
         };
-        let refused = |class, message: &str| {
-            ProviderError::new(class, Some(200), message.to_owned()).with_billed(billed)
+        let unusable = |class, message: String| {
+            ProviderError::new(class, Some(200), message).with_billed(billed)
         };
-        if answer["promptFeedback"]["blockReason"].is_string() {
-            return Err(refused(ErrorClass::ContentPolicy, "the prompt was blocked"));
+        if let Some(reason) = answer["promptFeedback"]["blockReason"].as_str() {
+            return Err(unusable(
+                ErrorClass::ContentPolicy,
+                format!("the prompt was blocked (blockReason {reason})"),
+            ));
         }
         let candidate = &answer["candidates"][0];
-        if matches!(
-            candidate["finishReason"].as_str(),
-            Some("SAFETY" | "PROHIBITED_CONTENT" | "BLOCKLIST")
-        ) {
-            return Err(refused(ErrorClass::ContentPolicy, "the answer was blocked"));
+        let finish = candidate["finishReason"].as_str().unwrap_or_default();
+        if let Some(class) = finish_class(finish) {
+            return Err(unusable(class, format!("finishReason {finish}")));
         }
+        // Thought summaries (`thought: true`) are not the answer.
         let text: String = candidate["content"]["parts"]
             .as_array()
             .map(|parts| {
                 parts
                     .iter()
+                    .filter(|p| p["thought"] != true)
                     .filter_map(|p| p["text"].as_str())
                     .collect::<Vec<_>>()
                     .join("")
             })
             .unwrap_or_default();
         if text.trim().is_empty() {
-            return Err(refused(ErrorClass::Malformed, "no text in the answer"));
+            return Err(unusable(
+                ErrorClass::EmptyResponse,
+                "no text in the answer".into(),
+            ));
         }
         Ok(Generation {
             text,
-            tokens_in: billed.tokens_in,
-            tokens_cached: billed.tokens_cached,
-            tokens_out: billed.tokens_out,
+            usage: billed,
             model: answer["modelVersion"]
                 .as_str()
-                .unwrap_or(&self.model)
+                .unwrap_or(&self.settings.model)
                 .to_owned(),
         })
     }
+}
+
+impl Gemini {
+    fn body(&self, request: &GenerationRequest) -> Value {
+        let d = &self.settings;
+        let mut config = json!({ "maxOutputTokens": request.max_output_tokens });
+        if let Some(t) = family::temperature(d, request.temperature) {
+            config["temperature"] = json!(t);
+        }
+        if request.structured && d.structured_output != "none" {
+            config["responseMimeType"] = json!("application/json");
+            config["responseSchema"] = schema();
+        }
+        if let Some(budget) = family::gemini_thinking_budget(d) {
+            config["thinkingConfig"] = json!({ "thinkingBudget": budget });
+        } else if let Some(level) = family::gemini_thinking_level(d) {
+            config["thinkingConfig"] = json!({ "thinkingLevel": level });
+        }
+        json!({
+            "systemInstruction": {"parts": [{"text": request.system}]},
+            "contents": [{"role": "user", "parts": [{"text": request.user}]}],
+            "generationConfig": config,
+        })
+    }
+}
+
+/// What a candidate's `finishReason` says about its answer: `None` for a whole answer.
+fn finish_class(reason: &str) -> Option<ErrorClass> {
+    Some(match reason {
+        "" | "STOP" | "FINISH_REASON_UNSPECIFIED" => return None,
+        "MAX_TOKENS" => ErrorClass::Truncated,
+        "SAFETY" | "RECITATION" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII" | "IMAGE_SAFETY"
+        | "LANGUAGE" => ErrorClass::ContentPolicy,
+        "MALFORMED_FUNCTION_CALL" | "UNEXPECTED_TOOL_CALL" | "TOO_MANY_TOOL_CALLS" => {
+            ErrorClass::WrongShape
+        }
+        // OTHER and whatever the API adds later: no usable answer we can vouch for.
+        _ => ErrorClass::EmptyResponse,
+    })
 }

@@ -4,16 +4,17 @@
 
 mod anthropic;
 pub mod error;
+pub mod family;
 mod gemini;
 mod http;
 mod openai;
 
 pub use anthropic::Anthropic;
-pub use error::{Action, ErrorClass, ProviderError};
+pub use error::{Action, Billed, ErrorClass, ProviderError};
 pub use gemini::Gemini;
 pub use openai::OpenAiCompatible;
 
-use bacowr_shared::config::DeploymentSettings;
+use bacowr_shared::config::{DeploymentSettings, ProviderKind};
 
 #[derive(Debug, Clone)]
 pub struct GenerationRequest {
@@ -35,11 +36,9 @@ impl GenerationRequest {
 
 #[derive(Debug, Clone)]
 pub struct Generation {
+    /// The answer's text: the article as JSON (or Markdown where no schema was asked for).
     pub text: String,
-    pub tokens_in: i64,
-    /// Of `tokens_in`, those served from the provider's prompt cache.
-    pub tokens_cached: i64,
-    pub tokens_out: i64,
+    pub usage: Billed,
     pub model: String,
 }
 
@@ -63,10 +62,10 @@ pub enum Client {
 
 impl Client {
     pub fn new(name: &str, d: &DeploymentSettings) -> Result<Self, reqwest::Error> {
-        Ok(match d.kind.as_str() {
-            "anthropic" => Self::Anthropic(Anthropic::new(name, d)?),
-            "gemini" => Self::Gemini(Gemini::new(name, d)?),
-            _ => Self::OpenAi(OpenAiCompatible::new(name, d)?),
+        Ok(match d.kind {
+            ProviderKind::Anthropic => Self::Anthropic(Anthropic::new(name, d)?),
+            ProviderKind::Gemini => Self::Gemini(Gemini::new(name, d)?),
+            ProviderKind::OpenAi => Self::OpenAi(OpenAiCompatible::new(name, d)?),
         })
     }
 

@@ -16,13 +16,15 @@ use async_openai::{
     middleware::HttpRequestFactory,
     types::chat::{
         ChatCompletionRequestSystemMessageArgs, ChatCompletionRequestUserMessageArgs,
-        CreateChatCompletionRequestArgs, ResponseFormat, ResponseFormatJsonSchema,
+        CreateChatCompletionRequestArgs, FinishReason, ReasoningEffort, ResponseFormat,
+        ResponseFormatJsonSchema,
     },
 };
 
 use super::{
     Generation, GenerationRequest, TextGenerator,
     error::{Billed, ErrorClass, ProviderError, retry_after},
+    family,
 };
 use bacowr_shared::config::DeploymentSettings;
 
@@ -30,8 +32,7 @@ pub struct OpenAiCompatible {
     http: reqwest::Client,
     config: OpenAIConfig,
     name: String,
-    model: String,
-    structured_output: String,
+    settings: DeploymentSettings,
 }
 
 /// What the HTTP layer saw of the answer, for errors async-openai can't parse (OpenRouter,
@@ -86,8 +87,7 @@ impl OpenAiCompatible {
             http,
             config,
             name: name.to_owned(),
-            model: d.model.clone(),
-            structured_output: d.structured_output.clone(),
+            settings: d.clone(),
         })
     }
 }
@@ -98,7 +98,7 @@ impl TextGenerator for OpenAiCompatible {
     }
 
     fn model(&self) -> &str {
-        &self.model
+        &self.settings.model
     }
 
     async fn generate(&self, request: &GenerationRequest) -> Result<Generation, ProviderError> {
@@ -115,12 +115,18 @@ impl TextGenerator for OpenAiCompatible {
                 .map_err(|e| invalid(e.to_string()))?
                 .into(),
         ];
+        let d = &self.settings;
         let mut args = CreateChatCompletionRequestArgs::default();
-        args.model(self.model.clone())
+        args.model(d.model.clone())
             .messages(messages)
-            .max_completion_tokens(request.max_output_tokens)
-            .temperature(request.temperature);
-        match self.structured_output.as_str() {
+            .max_completion_tokens(request.max_output_tokens);
+        if let Some(t) = family::temperature(d, request.temperature) {
+            args.temperature(t);
+        }
+        if let Some(effort) = family::reasoning_effort(d) {
+            args.reasoning_effort(reasoning_effort(effort));
+        }
+        match d.structured_output.as_str() {
             "json_schema" if request.structured => {
                 args.response_format(ResponseFormat::JsonSchema {
                     json_schema: ResponseFormatJsonSchema {
@@ -164,44 +170,96 @@ impl TextGenerator for OpenAiCompatible {
                 .as_ref()
                 .and_then(|d| d.cached_tokens)
                 .map_or(0, i64::from),
+            tokens_cache_write: 0,
             tokens_out: i64::from(usage.completion_tokens),
+            tokens_reasoning: usage
+                .completion_tokens_details
+                .as_ref()
+                .and_then(|d| d.reasoning_tokens)
+                .map_or(0, i64::from),
         };
-        let text = response
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|c| c.message.content)
+        let unusable = |class, message: &str| {
+            ProviderError::new(class, Some(200), message.to_owned()).with_billed(billed)
+        };
+        let Some(choice) = response.choices.into_iter().next() else {
+            return Err(unusable(
+                ErrorClass::EmptyResponse,
+                "the answer has no choices",
+            ));
+        };
+        if choice
+            .message
+            .refusal
+            .as_deref()
+            .is_some_and(|r| !r.trim().is_empty())
+        {
+            return Err(unusable(
+                ErrorClass::ContentPolicy,
+                "the model refused (message.refusal)",
+            ));
+        }
+        match choice.finish_reason {
+            Some(FinishReason::Length) => {
+                return Err(unusable(
+                    ErrorClass::Truncated,
+                    "stopped at the output-token limit (finish_reason length)",
+                ));
+            }
+            Some(FinishReason::ContentFilter) => {
+                return Err(unusable(
+                    ErrorClass::ContentPolicy,
+                    "the content filter withheld the answer (finish_reason content_filter)",
+                ));
+            }
+            Some(FinishReason::ToolCalls | FinishReason::FunctionCall) => {
+                return Err(unusable(
+                    ErrorClass::WrongShape,
+                    "a tool call instead of the article (finish_reason tool_calls)",
+                ));
+            }
+            Some(FinishReason::Stop) | None => {}
+        }
+        let text = choice
+            .message
+            .content
             .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| {
-                ProviderError::new(
-                    ErrorClass::Malformed,
-                    Some(200),
-                    "the provider answered without any text",
-                )
-                .with_billed(billed)
-            })?;
+            .ok_or_else(|| unusable(ErrorClass::EmptyResponse, "the answer holds no text"))?;
         Ok(Generation {
             text,
-            tokens_in: billed.tokens_in,
-            tokens_cached: billed.tokens_cached,
-            tokens_out: billed.tokens_out,
+            usage: billed,
             model: response.model,
         })
     }
 }
 
-fn classify(error: OpenAIError, status: Option<u16>) -> ProviderError {
-    let message = error.to_string();
-    // An error body async-openai could not parse still came with an HTTP status.
-    if let (OpenAIError::JSONDeserialize(..), Some(status)) = (&error, status)
-        && status >= 400
-    {
-        return ProviderError::new(
-            ErrorClass::from_status(status, &message),
-            Some(status),
-            message,
-        );
+fn reasoning_effort(effort: &str) -> ReasoningEffort {
+    match effort {
+        "none" => ReasoningEffort::None,
+        "minimal" => ReasoningEffort::Minimal,
+        "medium" => ReasoningEffort::Medium,
+        "high" => ReasoningEffort::High,
+        _ => ReasoningEffort::Low,
     }
+}
+
+fn classify(error: OpenAIError, status: Option<u16>) -> ProviderError {
+    // A body async-openai could not deserialize is kept out of the message: on a 200 it is
+    // the article, and the message is stored and logged. serde's own error names the place.
+    if let OpenAIError::JSONDeserialize(e, body) = &error {
+        return match status {
+            Some(status) if status >= 400 => ProviderError::new(
+                ErrorClass::from_status(status, &error_text(body)),
+                Some(status),
+                format!("HTTP {status}: {}", error_text(body)),
+            ),
+            _ => ProviderError::new(
+                ErrorClass::Malformed,
+                status.or(Some(200)),
+                format!("the answer is not a chat completion ({e})"),
+            ),
+        };
+    }
+    let message = error.to_string();
     match error {
         OpenAIError::ApiError(api) => {
             let status = api.status_code.as_u16();
@@ -223,10 +281,27 @@ fn classify(error: OpenAIError, status: Option<u16>) -> ProviderError {
             ProviderError::new(class, Some(status), message)
         }
         OpenAIError::Reqwest(e) => super::http::transport(e),
-        // Truncated or malformed JSON: the next answer may be whole.
-        OpenAIError::JSONDeserialize(..) | OpenAIError::StreamError(_) => {
+        // A broken stream: the next answer may be whole.
+        OpenAIError::StreamError(_) => {
             ProviderError::new(ErrorClass::Malformed, Some(200), message)
         }
         _ => ProviderError::new(ErrorClass::BadRequest, None, message),
     }
+}
+
+/// The message of an error body another server shaped its own way: its `error.message` or
+/// `message` or `detail`, else a short cut of the text (error bodies hold no article).
+fn error_text(body: &str) -> String {
+    let json: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let found = json.as_ref().and_then(|j| {
+        [
+            &j["error"]["message"],
+            &j["error"],
+            &j["message"],
+            &j["detail"],
+        ]
+        .into_iter()
+        .find_map(|v| v.as_str().map(str::to_owned))
+    });
+    found.unwrap_or_else(|| body.chars().take(200).collect())
 }

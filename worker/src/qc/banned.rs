@@ -10,6 +10,11 @@ const LISTS: &[(&str, &str)] = &[
     ("fi", include_str!("../../qc/banned/fi.txt")),
 ];
 
+/// Whether `language` has its own list (every language is also checked against English's).
+pub fn has_list(language: &str) -> bool {
+    LISTS.iter().any(|(code, _)| *code == language)
+}
+
 fn phrases(language: &str) -> impl Iterator<Item = &'static str> {
     LISTS
         .iter()

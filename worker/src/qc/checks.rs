@@ -88,12 +88,19 @@ pub fn run(input: &QcInput<'_>, t: &QcThresholds, profile: &str) -> QcReport {
     checks.extend(trust_checks(input, &anchors, &trust, t));
     checks.extend(structure_checks(&a, t));
     if t.check_banned_phrases {
-        let hits = banned::found(&a.plain, normalise(input.language));
+        let language = normalise(input.language);
+        let hits = banned::found(&a.plain, language);
+        // Says so when only the English list (which leaks into every language) was applied.
+        let expected = if banned::has_list(language) {
+            "none"
+        } else {
+            "none (English list only: no list for this language yet)"
+        };
         checks.push(check(
             "banned_phrases",
             hits.is_empty(),
             json!(hits),
-            "none",
+            expected,
         ));
     }
     if t.check_language {
@@ -266,6 +273,14 @@ fn structure_checks(a: &Analysis, t: &QcThresholds) -> Vec<CheckResult> {
 }
 
 fn language_check(plain: &str, expected: &str) -> CheckResult {
+    if language::UNDETECTABLE.contains(&expected) {
+        return check(
+            "language",
+            true,
+            json!({"checked": false, "why": "the language detector does not know this language"}),
+            expected.to_owned(),
+        );
+    }
     let expected = normalise(expected);
     match language::detect(plain) {
         Some(d) => {

@@ -45,13 +45,18 @@ fn iso1(lang: Lang) -> &'static str {
     }
 }
 
-/// `no` and `nb` are one written language for our purposes.
+/// `no`, `nb` and `nn` are one written language for our purposes: the detector knows only
+/// Bokmål, and reads Nynorsk as it.
 pub fn normalise(code: &str) -> &str {
     match code {
-        "no" => "nb",
+        "no" | "nn" => "nb",
         other => other,
     }
 }
+
+/// Accepted languages the detector cannot recognise: the language check cannot judge an
+/// article in them, and says so instead of failing it.
+pub const UNDETECTABLE: &[&str] = &["is", "ga", "mt", "ms"];
 
 pub struct Detected {
     pub code: &'static str,

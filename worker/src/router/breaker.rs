@@ -122,6 +122,16 @@ impl Breaker {
         }
     }
 
+    /// Opens until `until` because the fleet did (another process's breaker opened); a
+    /// later end already in force stays.
+    pub fn open_until(&mut self, until: Instant) {
+        if self.reopens_at(Instant::now()).is_some_and(|u| u >= until) {
+            return;
+        }
+        self.probing = false;
+        self.open(until);
+    }
+
     /// Opens until `until`, never shortening an opening already in force (a late, milder
     /// failure must not cut a quota lockout short).
     fn open(&mut self, until: Instant) {

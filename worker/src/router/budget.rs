@@ -39,13 +39,16 @@ use crate::{
 const FRAMING_TOKENS: i64 = 64;
 
 /// The usage a call is reserved at: every prompt byte a token (no tokenizer makes a token of
-/// less than one byte), none of it from the prompt cache, and all of `max_output_tokens`
-/// (providers stop there). A bound, not an estimate: no call costs more.
+/// less than one byte), all of it written to the prompt cache (the dearest input rate), and
+/// all of `max_output_tokens`, thinking included (providers stop there). A bound, not an
+/// estimate: no call costs more.
 pub fn call_bound(request: &GenerationRequest) -> Usage {
     let prompt = request.system.len() + request.user.len();
+    let input = i64::try_from(prompt).unwrap_or(i64::MAX / 2) + FRAMING_TOKENS;
     Usage {
-        input: i64::try_from(prompt).unwrap_or(i64::MAX / 2) + FRAMING_TOKENS,
+        input,
         cached_input: 0,
+        cache_write_input: input,
         output: i64::from(request.max_output_tokens),
     }
 }

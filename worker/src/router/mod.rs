@@ -2,13 +2,20 @@
 //! deployments: skips a deployment whose breaker is open, waits for its fleet-wide rate budget
 //! (or moves on if the wait is long), retries server errors and timeouts with exponential
 //! backoff and full jitter (honouring retry hints), falls back on rate limits, overloads, auth
-//! and quota failures, and fails at once on a bad request. When every deployment is open it
-//! waits for the earliest reopening, within the job's wait budget.
+//! and quota failures, and fails at once on a bad request. An answer is only a success if it
+//! is usable: a truncated, refused, empty, unparseable or wrong-shape answer is a failed call
+//! of that deployment (counted by its breaker), tried once more there (a truncated one with a
+//! larger output budget, if the model has one), then the job goes on down the chain and does
+//! not come back to that deployment. When every deployment is open it waits for the earliest
+//! reopening, within the job's wait budget.
 
 pub mod breaker;
 pub mod budget;
+mod call;
 mod observe;
 pub mod ratelimit;
+mod route;
+mod shared;
 mod status;
 mod stop;
 
@@ -29,12 +36,14 @@ use bacowr_shared::{
 
 use crate::{
     metrics::Metrics,
-    pipeline::CallRecord,
-    provider::{Action, Client, ErrorClass, Generation, GenerationRequest, ProviderError},
+    pipeline::{CallRecord, structured},
+    provider::{Action, Client, ErrorClass, Generation, GenerationRequest, ProviderError, family},
 };
 use breaker::{Breaker, BreakerConfig};
 pub use budget::Budget;
 use ratelimit::{Limits, RateLimiter};
+pub use route::Route;
+pub use shared::SYNC_EVERY as BREAKER_SYNC_EVERY;
 pub use status::DeploymentStatus;
 pub use stop::Stop;
 use stop::stopped;
@@ -48,13 +57,23 @@ pub struct Deployment {
     client: Client,
 }
 
+/// Why a router cannot be built.
+#[derive(Debug, thiserror::Error)]
+pub enum RouterError {
+    #[error("provider client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// A deployment without a price: its calls could not be costed.
+    #[error("{0}")]
+    Unpriced(String),
+}
+
 pub struct Router {
     deployments: Vec<Deployment>,
     breakers: Mutex<HashMap<String, Breaker>>,
     limiter: RateLimiter,
+    /// Where breaker openings are told to, and learnt from, the rest of the fleet.
+    fleet: shared::FleetBreakers,
     prices: PriceTable,
-    /// For models the price table lacks: the configured `[provider]` prices.
-    fallback_price: bacowr_shared::pricing::Price,
     max_attempts: usize,
     backoff_initial: Duration,
     backoff_max: Duration,
@@ -67,7 +86,10 @@ impl Router {
         settings: &Settings,
         backplane: bacowr_shared::backplane::Backplane,
         prices: PriceTable,
-    ) -> Result<Self, reqwest::Error> {
+    ) -> Result<Self, RouterError> {
+        settings
+            .check_prices(&prices, chrono::Utc::now().date_naive())
+            .map_err(RouterError::Unpriced)?;
         let r = &settings.router;
         let config = BreakerConfig {
             window: r.breaker_window.max(1),
@@ -86,16 +108,16 @@ impl Router {
                 settings: d,
             });
         }
+        let digests = deployments
+            .iter()
+            .map(|d| (d.name.clone(), shared::digest(&d.settings)))
+            .collect();
         Ok(Self {
             deployments,
             breakers: Mutex::new(breakers),
-            limiter: RateLimiter::new(backplane, &settings.redis.namespace),
+            limiter: RateLimiter::new(backplane.clone(), &settings.redis.namespace),
+            fleet: shared::FleetBreakers::new(backplane, &settings.redis.namespace, digests),
             prices,
-            fallback_price: bacowr_shared::pricing::Price {
-                input: settings.provider.price_input_per_mtok,
-                cached_input: settings.provider.price_input_per_mtok,
-                output: settings.provider.price_output_per_mtok,
-            },
             max_attempts: settings.provider.max_attempts.max(1),
             backoff_initial: Duration::from_millis(settings.provider.backoff_initial_ms),
             backoff_max: Duration::from_millis(settings.provider.backoff_max_ms),
@@ -109,25 +131,37 @@ impl Router {
         f(breakers.get_mut(name).expect("a breaker per deployment"))
     }
 
-    fn cost(&self, d: &Deployment, usage: Usage) -> i64 {
-        let price = self
-            .prices
-            .price(
-                d.settings.price_provider(),
-                &d.settings.model,
-                chrono::Utc::now().date_naive(),
-            )
-            .unwrap_or(self.fallback_price);
-        price.cost_micros(usage)
+    /// Every deployment was priced at start; a price that lapsed since (a table entry's
+    /// date) costs nothing rather than stopping the fleet, and says so.
+    fn cost_of(&self, d: &Deployment, usage: Usage) -> i64 {
+        match d
+            .settings
+            .price(&d.name, &self.prices, chrono::Utc::now().date_naive())
+        {
+            Ok(price) => price.cost_micros(usage),
+            Err(e) => {
+                tracing::error!(deployment = %d.name, error = %e, "call not costed");
+                0
+            }
+        }
     }
 
     /// The most a call of `request` can cost on `d`: what the budget gate reserves.
     fn bound(&self, d: &Deployment, request: &GenerationRequest) -> CallDemand {
         let usage = budget::call_bound(request);
         CallDemand {
-            cost_micros: self.cost(d, usage),
+            cost_micros: self.cost_of(d, usage),
             tokens: usage.input + usage.output,
         }
+    }
+
+    /// `request` as `d` is asked it: room for the model's thinking on top of the article.
+    fn for_deployment(d: &Deployment, request: &GenerationRequest) -> GenerationRequest {
+        let mut r = request.clone();
+        r.max_output_tokens = r
+            .max_output_tokens
+            .saturating_add(family::thinking_headroom(&d.settings));
+        r
     }
 
     /// One generation, through the chain. Every call made is appended to `calls`.
@@ -136,7 +170,8 @@ impl Router {
         request: &GenerationRequest,
         calls: &mut Vec<CallRecord>,
     ) -> Result<Generation, ProviderError> {
-        self.generate_with(request, None, calls, &Stop::default(), None)
+        let mut route = Route::default();
+        self.generate_with(request, &mut route, calls, &Stop::default(), None)
             .await
     }
 
@@ -159,15 +194,23 @@ impl Router {
     /// `stop` ends it early: no call starts and no wait goes on once it is set. `budget`, if
     /// the organization limits spend, is asked before every call; its refusal ends the
     /// generation at once.
+    /// Deployments that gave this job unusable output before are not asked again.
     pub async fn generate_with(
         &self,
         request: &GenerationRequest,
-        only: Option<&[String]>,
+        route: &mut Route,
         calls: &mut Vec<CallRecord>,
         stop: &Stop,
         budget: Option<&Budget>,
     ) -> Result<Generation, ProviderError> {
-        let chain = self.chain(only);
+        let chain: Vec<&Deployment> = self
+            .chain(route.only.as_deref())
+            .into_iter()
+            .filter(|d| !route.is_spent(&d.name))
+            .collect();
+        if chain.is_empty() {
+            return Err(route.exhausted());
+        }
         let deadline = Instant::now() + self.max_wait;
         let mut last_error: Option<ProviderError> = None;
         // Deployments that refused this very request (bad request, content policy, context
@@ -187,13 +230,19 @@ impl Router {
                     Ok(g) => return Ok(g),
                     Err(Some(e)) if e.class.is_budget() => return Err(e),
                     Err(Some(e)) => {
-                        if e.class.is_request_specific() {
+                        if e.class.is_unusable_output() {
+                            route.spend(&d.name, e.class);
+                            refused.push(&d.name);
+                        } else if e.class.is_request_specific() {
                             refused.push(&d.name);
                         }
                         last_error = Some(e);
                     }
                     Err(None) => {}
                 }
+            }
+            if chain.iter().all(|d| route.is_spent(&d.name)) {
+                return Err(route.exhausted());
             }
             if refused.len() == chain.len() {
                 return Err(last_error.expect("a refusal left its error"));
@@ -204,6 +253,7 @@ impl Router {
             let now = Instant::now();
             let reopen = chain
                 .iter()
+                .filter(|d| !refused.contains(&d.name.as_str()))
                 .filter_map(|d| self.breaker(&d.name, |b| b.reopens_at(now)))
                 .min();
             let backoff = self.backoff_initial * 2u32.saturating_pow(rounds.min(8));
@@ -229,8 +279,8 @@ impl Router {
         }
     }
 
-    /// `Ok` with a generation, `Err(Some)` after a failure, `Err(None)` if the deployment was
-    /// skipped (breaker open, rate budget far off).
+    /// `Ok` with a usable generation, `Err(Some)` after a failure, `Err(None)` if the
+    /// deployment was skipped (breaker open, rate budget far off).
     async fn try_deployment(
         &self,
         d: &Deployment,
@@ -244,6 +294,8 @@ impl Router {
             .with_jitter()
             .with_max_times(self.max_attempts.saturating_sub(1))
             .build();
+        let mut request = Self::for_deployment(d, request);
+        let mut second_chance = true;
         let mut last = None;
         loop {
             if stop.is_set() {
@@ -253,112 +305,107 @@ impl Router {
             // slot and spends no rate budget.
             let held = match budget {
                 Some(b) => b
-                    .reserve(self.bound(d, request), deadline, stop)
+                    .reserve(self.bound(d, &request), deadline, stop)
                     .await
                     .map_err(Some)?,
                 None => None,
             };
-            if !self.breaker(&d.name, |b| b.try_acquire(Instant::now())) {
+            if !self.admits(d) {
                 budget::release(budget, held).await;
                 return Err(last);
             }
-            if !self.within_rate(d, request, deadline).await {
+            if !self.within_rate(d, &request, deadline).await {
                 // Give the half-open probe slot back: this call never went out.
                 self.breaker(&d.name, |b| b.release_probe());
                 budget::release(budget, held).await;
                 return Err(last);
             }
-            let started = StdInstant::now();
-            let span = tracing::info_span!(
-                "provider_call",
-                deployment = %d.name,
-                model = %d.settings.model,
-                kind = %d.settings.kind,
-                outcome = tracing::field::Empty,
-                http_status = tracing::field::Empty,
-                tokens_in = tracing::field::Empty,
-                tokens_out = tracing::field::Empty,
-                cost_usd = tracing::field::Empty,
-                latency_ms = tracing::field::Empty,
-            );
-            let result =
-                tracing::Instrument::instrument(d.client.generate(request), span.clone()).await;
-            let latency_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-            match result {
-                Ok(g) => {
-                    self.breaker(&d.name, Breaker::on_success);
-                    calls.push(CallRecord {
-                        provider: d.name.clone(),
-                        model: g.model.clone(),
-                        outcome: "ok",
-                        http_status: Some(200),
-                        tokens_in: g.tokens_in,
-                        tokens_cached: g.tokens_cached,
-                        tokens_out: g.tokens_out,
-                        cost_micros: self.cost(
-                            d,
-                            Usage {
-                                input: g.tokens_in,
-                                cached_input: g.tokens_cached,
-                                output: g.tokens_out,
-                            },
-                        ),
-                        latency_ms,
-                        error: None,
-                        retry_after_ms: None,
-                    });
-                    self.observe(d, &span, calls.last().expect("pushed above"));
-                    budget::settle(budget, held, calls.last()).await;
-                    return Ok(g);
-                }
-                Err(e) => {
-                    let now = Instant::now();
-                    self.breaker(&d.name, |b| b.on_failure(e.class, e.retry_after, now));
-                    let billed = e.billed.unwrap_or_default();
-                    calls.push(CallRecord {
-                        provider: d.name.clone(),
-                        model: d.client.model().to_owned(),
-                        outcome: e.outcome(),
-                        http_status: e.http_status,
-                        // A rejected 2xx answer is still billed; it counts like any other.
-                        tokens_in: billed.tokens_in,
-                        tokens_cached: billed.tokens_cached,
-                        tokens_out: billed.tokens_out,
-                        cost_micros: self.cost(
-                            d,
-                            Usage {
-                                input: billed.tokens_in,
-                                cached_input: billed.tokens_cached,
-                                output: billed.tokens_out,
-                            },
-                        ),
-                        latency_ms,
-                        error: Some(e.message.chars().take(2000).collect()),
-                        retry_after_ms: e.retry_after.map(|r| r.as_millis() as i64),
-                    });
-                    self.observe(d, &span, calls.last().expect("pushed above"));
-                    budget::settle(budget, held, calls.last()).await;
-                    tracing::warn!(deployment = %d.name, class = e.outcome(), error = %e.message, "provider call failed");
-                    if e.class.action() != Action::Retry {
-                        return Err(Some(e));
+            let result = self.call(d, &request, calls).await;
+            budget::settle(budget, held, calls.last()).await;
+            let e = match result {
+                Ok(g) => return Ok(g),
+                Err(e) => e,
+            };
+            tracing::warn!(deployment = %d.name, class = e.outcome(), error = %e.message, "provider call failed");
+            let delay = match e.class.action() {
+                Action::FallBack => return Err(Some(e)),
+                Action::RetryOnce if !second_chance => return Err(Some(e)),
+                Action::RetryOnce => {
+                    second_chance = false;
+                    if e.class == ErrorClass::Truncated {
+                        // Only a larger budget can make a truncated answer whole.
+                        match family::larger_budget(&d.settings, request.max_output_tokens) {
+                            Some(more) => request.max_output_tokens = more,
+                            None => return Err(Some(e)),
+                        }
                     }
+                    Duration::ZERO
+                }
+                Action::Retry => {
                     let Some(delay) = backoff.next() else {
                         return Err(Some(e));
                     };
-                    let delay = e
-                        .retry_after
+                    e.retry_after
                         .map_or(delay, |hint| hint.max(delay))
-                        .min(self.backoff_max);
-                    if Instant::now() + delay > deadline {
-                        return Err(Some(e));
-                    }
-                    last = Some(e);
-                    if stop.sleep(delay).await {
-                        return Err(Some(stopped()));
-                    }
+                        .min(self.backoff_max)
+                }
+            };
+            if Instant::now() + delay > deadline {
+                return Err(Some(e));
+            }
+            last = Some(e);
+            if stop.sleep(delay).await {
+                return Err(Some(stopped()));
+            }
+        }
+    }
+
+    /// One call of `d`, judged: an answer that holds no article is a failure like any other.
+    /// Recorded in `calls`, the breaker (and the fleet's, when it opens), and the metrics.
+    async fn call(
+        &self,
+        d: &Deployment,
+        request: &GenerationRequest,
+        calls: &mut Vec<CallRecord>,
+    ) -> Result<Generation, ProviderError> {
+        let started = StdInstant::now();
+        let span = tracing::info_span!(
+            "provider_call",
+            deployment = %d.name,
+            model = %d.settings.model,
+            kind = %d.settings.kind,
+            outcome = tracing::field::Empty,
+            http_status = tracing::field::Empty,
+            tokens_in = tracing::field::Empty,
+            tokens_out = tracing::field::Empty,
+            cost_usd = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        let result = tracing::Instrument::instrument(d.client.generate(request), span.clone())
+            .await
+            .and_then(|g| match structured::check(&g.text) {
+                Ok(_) => Ok(g),
+                Err((class, why)) => {
+                    Err(ProviderError::new(class, Some(200), why).with_billed(g.usage))
+                }
+            });
+        match &result {
+            Ok(_) => self.breaker(&d.name, Breaker::on_success),
+            Err(e) => {
+                let now = Instant::now();
+                let opened = self.breaker(&d.name, |b| {
+                    let was = b.reopens_at(now);
+                    b.on_failure(e.class, e.retry_after, now);
+                    b.reopens_at(now).filter(|until| Some(*until) != was)
+                });
+                if let Some(until) = opened {
+                    self.fleet.tell(&d.name, until).await;
                 }
             }
         }
+        calls.push(self.record(d, started, &result));
+        self.observe(d, &span, calls.last().expect("pushed above"));
+        result
     }
 
     /// Waits briefly (and never past the job's deadline) for the deployment's fleet-wide

@@ -18,7 +18,7 @@ impl Router {
     pub(super) fn observe(&self, d: &Deployment, span: &tracing::Span, call: &CallRecord) {
         let cost_usd = call.cost_micros as f64 / 1_000_000.0;
         span.record("outcome", call.outcome);
-        span.record("tokens_in", call.tokens_in + call.tokens_cached);
+        span.record("tokens_in", call.tokens_in);
         span.record("tokens_out", call.tokens_out);
         span.record("cost_usd", cost_usd);
         span.record("latency_ms", call.latency_ms);
@@ -31,12 +31,12 @@ impl Router {
             model = %call.model,
             outcome = call.outcome,
             http_status = call.http_status,
-            tokens_in = call.tokens_in + call.tokens_cached,
+            tokens_in = call.tokens_in,
             tokens_out = call.tokens_out,
             cost_usd,
             latency_ms = call.latency_ms,
             "provider call"
         );
-        self.metrics.record_call(&d.settings.kind, call);
+        self.metrics.record_call(d.settings.kind.as_str(), call);
     }
 }

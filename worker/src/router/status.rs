@@ -46,7 +46,7 @@ impl Router {
                 let b = &breakers[&d.name];
                 DeploymentStatus {
                     name: d.name.clone(),
-                    kind: d.settings.kind.clone(),
+                    kind: d.settings.kind.as_str().to_owned(),
                     model: d.settings.model.clone(),
                     breaker: b.state(now),
                     success_rate: b.success_rate(),

@@ -24,6 +24,8 @@ pub struct ArticleToStore {
     pub body_markdown: String,
     pub word_count: i32,
     pub language: String,
+    /// The deployment that wrote it, its provider kind and model.
+    pub deployment: String,
     pub provider: String,
     pub model: String,
     pub qc_passed: bool,
@@ -34,6 +36,9 @@ pub struct ArticleToStore {
     pub context_report: serde_json::Value,
     /// The first draft passed QC as written: no autofix, no regeneration.
     pub first_try: bool,
+    /// The attempt's other drafts, stored as earlier versions so a reviewer sees them; this
+    /// one, the best, is stored last and is the job's article.
+    pub earlier_drafts: Vec<ArticleToStore>,
 }
 
 #[derive(Clone)]
@@ -178,37 +183,20 @@ pub async fn record_outcome_reporting(
     if let Outcome::Succeeded(article) | Outcome::NeedsReview(article) = outcome {
         // Counted once per job: a reviewer's regeneration is not a first try.
         first_try = article.first_try && item.is_none();
-        let version = article::Entity::find()
+        let mut version = article::Entity::find()
             .filter(article::Column::JobId.eq(job.id))
             .count(&txn)
             .await? as i32
             + 1;
+        let mut article = article;
+        for earlier in std::mem::take(&mut article.earlier_drafts) {
+            insert_article(&txn, job, ArticleId::new().uuid(), version, earlier, now).await?;
+            version += 1;
+        }
         let mut article_id = ArticleId::new().uuid();
         let qc_report = article.qc_report.clone();
         let qc_passed = article.qc_passed;
-        let written = article::Entity::insert(article::ActiveModel {
-            id: Set(article_id),
-            job_id: Set(job.id),
-            org_id: Set(job.org_id),
-            version: Set(version),
-            title: Set(article.title),
-            body_markdown: Set(article.body_markdown),
-            word_count: Set(article.word_count),
-            language: Set(Some(article.language)),
-            provider: Set(article.provider),
-            model: Set(article.model),
-            created_at: Set(now),
-            meta_description: Set(article.meta_description),
-            qc_passed: Set(article.qc_passed),
-            qc_report: Set(Some(article.qc_report)),
-            trust_links: Set(Some(article.trust_links)),
-            autofixes: Set(Some(article.autofixes)),
-            regenerations: Set(article.regenerations),
-            context_report: Set(Some(article.context_report)),
-        })
-        .on_conflict_do_nothing_on([article::Column::JobId, article::Column::Version])
-        .exec_without_returning(&txn)
-        .await?;
+        let written = insert_article(&txn, job, article_id, version, article, now).await?;
         if !matches!(written, sea_orm::TryInsertResult::Inserted(n) if n > 0) {
             // Written before under this version: the item points at that row.
             if let Some(a) = article::Entity::find()
@@ -252,6 +240,41 @@ pub async fn record_outcome_reporting(
     })
 }
 
+/// One version of a job's article; a version written before (a repeated delivery) is kept.
+async fn insert_article(
+    txn: &sea_orm::DatabaseTransaction,
+    job: &job::Model,
+    id: uuid::Uuid,
+    version: i32,
+    article: ArticleToStore,
+    now: chrono::DateTime<Utc>,
+) -> Result<sea_orm::TryInsertResult<u64>, DbErr> {
+    article::Entity::insert(article::ActiveModel {
+        id: Set(id),
+        job_id: Set(job.id),
+        org_id: Set(job.org_id),
+        version: Set(version),
+        title: Set(article.title),
+        body_markdown: Set(article.body_markdown),
+        word_count: Set(article.word_count),
+        language: Set(Some(article.language)),
+        provider: Set(article.provider),
+        model: Set(article.model),
+        created_at: Set(now),
+        meta_description: Set(article.meta_description),
+        qc_passed: Set(article.qc_passed),
+        qc_report: Set(Some(article.qc_report)),
+        trust_links: Set(Some(article.trust_links)),
+        autofixes: Set(Some(article.autofixes)),
+        regenerations: Set(article.regenerations),
+        context_report: Set(Some(article.context_report)),
+        deployment: Set(Some(article.deployment)),
+    })
+    .on_conflict_do_nothing_on([article::Column::JobId, article::Column::Version])
+    .exec_without_returning(txn)
+    .await
+}
+
 /// Writes each call once (a repeated outcome of the same attempt finds them written) and
 /// returns the usage of the calls this run actually wrote.
 async fn insert_calls(
@@ -285,6 +308,10 @@ async fn insert_calls(
             error: Set(call.error.clone()),
             created_at: Set(now),
             retry_after_ms: Set(call.retry_after_ms),
+            tokens_reasoning: Set(call.tokens_reasoning),
+            tokens_cache_write: Set(call.tokens_cache_write),
+            purpose: Set(call.purpose.as_ref().map(|p| p.as_str().to_owned())),
+            regenerated_for: Set(call.purpose.as_ref().and_then(|p| p.reason())),
         };
         let written = llm_call::Entity::insert(row)
             .on_conflict_do_nothing_on([

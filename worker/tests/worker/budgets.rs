@@ -422,7 +422,7 @@ async fn a_refused_call_is_neither_retried_nor_sent_to_the_next_deployment() {
     let err = router
         .generate_with(
             &crate::router::request(),
-            None,
+            &mut bacowr_worker::router::Route::default(),
             &mut calls,
             &stop,
             Some(&budget),
@@ -457,7 +457,7 @@ async fn a_refused_call_is_neither_retried_nor_sent_to_the_next_deployment() {
     router
         .generate_with(
             &crate::router::request(),
-            None,
+            &mut bacowr_worker::router::Route::default(),
             &mut calls,
             &stop,
             Some(&budget),

@@ -108,6 +108,7 @@ impl WorkerProc {
             .env("BACOWR_ROUTER__BREAKER_COOLDOWN_SECS", "1")
             .env("BACOWR_DEPLOYMENTS__GPT__KIND", "openai")
             .env("BACOWR_DEPLOYMENTS__GPT__MODEL", "sim")
+            .env("BACOWR_DEPLOYMENTS__GPT__PRICE_PROVIDER", "llm-sim")
             .env("BACOWR_DEPLOYMENTS__GPT__BASE_URL", &env.sim_url)
             .env("BACOWR_DEPLOYMENTS__GPT__API_KEY", "k")
             .env(

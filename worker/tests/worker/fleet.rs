@@ -39,6 +39,7 @@ fn spawn_worker(db: &TestDatabase, redis: &TestRedis, sim_url: &str) -> Worker {
         .env("BACOWR_ROUTER__CHAIN", "[\"gpt\"]")
         .env("BACOWR_DEPLOYMENTS__GPT__KIND", "openai")
         .env("BACOWR_DEPLOYMENTS__GPT__MODEL", "sim")
+        .env("BACOWR_DEPLOYMENTS__GPT__PRICE_PROVIDER", "llm-sim")
         .env("BACOWR_DEPLOYMENTS__GPT__BASE_URL", sim_url)
         .env("BACOWR_DEPLOYMENTS__GPT__API_KEY", "k")
         .env("BACOWR_DEPLOYMENTS__GPT__RPM", "60")

@@ -1,6 +1,7 @@
 //! The worker's integration tests: job claims and outcomes against a real Postgres database
 //! of the test's own.
 
+mod answers;
 mod budgets;
 mod cluster;
 mod context;

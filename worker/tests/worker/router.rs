@@ -13,7 +13,7 @@ use bacowr_shared::{
 use bacowr_worker::{pipeline::CallRecord, provider::GenerationRequest, router::Router};
 use llm_sim::{FaultProfile, Protocol, ScriptStep, SimConfig, SimHandle};
 
-async fn sim() -> SimHandle {
+pub async fn sim() -> SimHandle {
     llm_sim::spawn(SimConfig {
         api_key: Some("k".into()),
         ..SimConfig::default()
@@ -24,20 +24,15 @@ async fn sim() -> SimHandle {
 
 pub fn deployment(sim: &SimHandle, kind: &str) -> DeploymentSettings {
     DeploymentSettings {
-        kind: kind.into(),
-        model: format!("{kind}-model"),
         base_url: if kind == "openai" {
             sim.openai_base_url()
         } else {
             sim.base_url()
         },
         api_key: "k".into(),
-        api_key_env: String::new(),
         timeout_secs: 5,
-        rpm: 0,
-        tpm: 0,
-        price_provider: String::new(),
-        structured_output: "json_schema".into(),
+        price_provider: "llm-sim".into(),
+        ..DeploymentSettings::new(kind.parse().unwrap(), &format!("{kind}-model"))
     }
 }
 

@@ -66,12 +66,16 @@ pub async fn seed(db: &DatabaseConnection, jobs: usize) -> (OrgId, BatchId, Vec<
 pub fn call(tokens: i64) -> CallRecord {
     CallRecord {
         provider: "sim".into(),
+        kind: bacowr_shared::config::ProviderKind::OpenAi,
         model: "m".into(),
         outcome: "ok",
         http_status: Some(200),
         tokens_in: tokens,
         tokens_cached: 0,
+        tokens_cache_write: 0,
         tokens_out: tokens,
+        tokens_reasoning: 0,
+        purpose: None,
         cost_micros: tokens,
         latency_ms: 5,
         error: None,
@@ -86,7 +90,8 @@ pub fn article_out() -> Outcome {
         body_markdown: "Body".into(),
         word_count: 1,
         language: "sv".into(),
-        provider: "sim".into(),
+        deployment: "sim".into(),
+        provider: "openai".into(),
         model: "m".into(),
         qc_passed: true,
         qc_report: serde_json::json!({}),
@@ -95,6 +100,7 @@ pub fn article_out() -> Outcome {
         regenerations: 0,
         context_report: serde_json::json!({}),
         first_try: true,
+        earlier_drafts: Vec::new(),
     })
 }
 

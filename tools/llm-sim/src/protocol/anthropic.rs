@@ -22,13 +22,17 @@ pub fn parse(body: &[u8]) -> Result<Parsed, String> {
         .map(|m| text_of(m.get("content")))
         .collect::<Vec<_>>()
         .join("\n");
-    // Anthropic has no JSON response format; the prompt asks for JSON.
-    let wants_json = user.contains("body_markdown");
+    // A forced tool call carries the article as JSON; else the prompt asks for JSON.
+    let tool = (v["tool_choice"]["type"] == "tool")
+        .then(|| v["tool_choice"]["name"].as_str().map(str::to_owned))
+        .flatten();
+    let wants_json = tool.is_some() || user.contains("body_markdown");
     Ok(Parsed {
         model,
         system: text_of(v.get("system")),
         user,
         wants_json,
+        tool,
     })
 }
 
@@ -38,8 +42,16 @@ pub fn ok(p: &Parsed, a: &Answer) -> Value {
         "type": "message",
         "role": "assistant",
         "model": p.model,
-        "content": [{"type": "text", "text": a.content}],
-        "stop_reason": "end_turn",
+        "content": match &p.tool {
+            Some(name) => json!([{
+                "type": "tool_use",
+                "id": format!("toolu_sim{:016x}", crate::article::fnv(&p.user)),
+                "name": name,
+                "input": serde_json::from_str::<Value>(&a.content).unwrap_or(json!({})),
+            }]),
+            None => json!([{"type": "text", "text": a.content}]),
+        },
+        "stop_reason": if p.tool.is_some() { "tool_use" } else { "end_turn" },
         "stop_sequence": null,
         "usage": {
             "input_tokens": a.prompt_tokens - a.cached_tokens,
@@ -91,7 +103,21 @@ pub fn refuse(r: &Refusal) -> (StatusCode, Value, Vec<(&'static str, String)>) {
         ),
         Refusal::Fault(Fault::Status(s)) => (
             StatusCode::from_u16(*s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            error("api_error", "Internal server error"),
+            // The error types the API reference pairs with each status.
+            match *s {
+                400 => error(
+                    "invalid_request_error",
+                    "There was an issue with your request.",
+                ),
+                401 => error("authentication_error", "invalid x-api-key"),
+                403 => error("permission_error", "Your API key does not have permission."),
+                404 => error("not_found_error", "model: not found"),
+                413 => error(
+                    "request_too_large",
+                    "Request exceeds the maximum allowed size.",
+                ),
+                _ => error("api_error", "Internal server error"),
+            },
             vec![],
         ),
         Refusal::Fault(_) => (

@@ -42,6 +42,7 @@ pub fn parse(path: &str, body: &[u8]) -> Result<Parsed, String> {
         system: parts_text(&v["systemInstruction"]),
         user,
         wants_json: v["generationConfig"]["responseMimeType"] == "application/json",
+        tool: None,
     })
 }
 
@@ -115,7 +116,16 @@ pub fn refuse(r: &Refusal) -> (StatusCode, Value, Vec<(&'static str, String)>) {
         ),
         Refusal::Fault(Fault::Status(s)) => {
             let status = StatusCode::from_u16(*s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let name = if *s == 503 { "UNAVAILABLE" } else { "INTERNAL" };
+            // google.rpc status names, as the API reference pairs them with HTTP codes.
+            let name = match *s {
+                400 => "INVALID_ARGUMENT",
+                403 => "PERMISSION_DENIED",
+                404 => "NOT_FOUND",
+                429 => "RESOURCE_EXHAUSTED",
+                503 => "UNAVAILABLE",
+                504 => "DEADLINE_EXCEEDED",
+                _ => "INTERNAL",
+            };
             (
                 status,
                 error(

@@ -2,6 +2,7 @@
 //! OpenAI chat completions, Anthropic Messages and Gemini generateContent.
 
 pub mod anthropic;
+pub mod content;
 pub mod gemini;
 pub mod openai;
 
@@ -51,6 +52,9 @@ pub struct Parsed {
     pub system: String,
     pub user: String,
     pub wants_json: bool,
+    /// A tool the request forces the model to call (Anthropic `tool_choice: {type: tool}`):
+    /// the answer is that tool's call with the article as its input.
+    pub tool: Option<String>,
 }
 
 pub struct Answer {

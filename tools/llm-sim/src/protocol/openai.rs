@@ -24,6 +24,7 @@ pub fn parse(body: &[u8]) -> Result<Parsed, String> {
         system: of_role("system"),
         user: of_role("user"),
         wants_json: kind == "json_schema" || kind == "json_object",
+        tool: None,
     })
 }
 
