@@ -49,6 +49,7 @@ pub const MATRIX: &[RouteAccess] = &[
     route("GET", "/api/v1/batches", READ),
     route("GET", "/api/v1/batches/{batch_id}", READ),
     route("GET", "/api/v1/batches/{batch_id}/jobs", READ),
+    route("GET", "/api/v1/batches/{batch_id}/calls", READ),
     route("POST", "/api/v1/batches/{batch_id}/cancel", WRITE),
     route("POST", "/api/v1/batches/{batch_id}/retry-failed", WRITE),
     route("GET", "/api/v1/batches/{batch_id}/items", READ),

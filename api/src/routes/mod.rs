@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod batches;
 pub mod body;
+pub mod calls;
 pub mod control;
 pub mod export;
 pub mod health;
@@ -57,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(batches::list_batches)
                 .service(batches::get_batch)
                 .service(batches::list_jobs)
+                .service(calls::batch_calls)
                 .service(control::cancel_batch)
                 .service(control::retry_failed)
                 .service(control::retry_job)

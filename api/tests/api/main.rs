@@ -3,6 +3,7 @@
 
 mod analytics;
 mod analytics_sqlite;
+mod answers;
 mod batches;
 mod control;
 mod day_two;

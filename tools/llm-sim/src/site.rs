@@ -4,7 +4,8 @@
 //!
 //! Routes (`{slug}` is free text):
 //! - `/page/{slug}?lang=sv` an HTML page about `{slug}`, linking to two sources on the
-//!   `localhost` host name (a different site from `127.0.0.1`);
+//!   `localhost` host name (a different site from `127.0.0.1`); with `sources=dead` both
+//!   sources answer 404, as a client page whose references have gone away;
 //! - `/source/{slug}` a plain source page (200);
 //! - `/redirect?to=URL` a 302 to URL; `/status/{code}` that status; `/file.pdf` a PDF;
 //! - anything else 404.
@@ -80,14 +81,18 @@ async fn handle(req: Request<Incoming>, port: u16) -> Result<Response<Full<Bytes
     if let Some(slug) = path.strip_prefix("/page/") {
         let lang = query_param(&query, "lang").unwrap_or("en");
         let topic = slug.replace(['-', '_'], " ");
+        let source = match query_param(&query, "sources") {
+            Some("dead") => "status/404?gone=",
+            _ => "source/",
+        };
         let body = format!(
             r#"<!doctype html><html lang="{lang}"><head><title>{topic} | Client shop</title>
 <meta name="description" content="Everything about {topic}, compared and explained."></head>
 <body><nav><a href="/">Home</a></nav><main><h1>{topic}</h1>
 <h2>Why {topic} matters</h2><p>Our guide to {topic} covers prices, quality and service.</p>
 <h3>How we test</h3><p>We compare {topic} over months of daily use, with sources such as
-<a href="http://localhost:{port}/source/{slug}-study">an independent study</a> and
-<a href="http://localhost:{port}/source/{slug}-survey">a consumer survey</a>.</p></main></body></html>"#
+<a href="http://localhost:{port}/{source}{slug}-study">an independent study</a> and
+<a href="http://localhost:{port}/{source}{slug}-survey">a consumer survey</a>.</p></main></body></html>"#
         );
         return Ok(html(StatusCode::OK, body));
     }
