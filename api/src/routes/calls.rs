@@ -73,7 +73,7 @@ pub async fn batch_calls(
 ) -> Result<web::Json<BatchCallsView>, ApiError> {
     let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
     let batch = find_batch(&state, &tenant, id).await?;
-    let rows: Vec<(String, String, Option<String>, Option<String>, i64)> = llm_call::Entity::find()
+    let rows: Vec<CallGroup> = llm_call::Entity::find()
         .select_only()
         .column(llm_call::Column::Provider)
         .column(llm_call::Column::Outcome)
@@ -92,7 +92,10 @@ pub async fn batch_calls(
     Ok(web::Json(summarise(&rows)))
 }
 
-fn summarise(rows: &[(String, String, Option<String>, Option<String>, i64)]) -> BatchCallsView {
+/// Deployment, outcome, purpose, the checks a regeneration was for, and how many calls.
+type CallGroup = (String, String, Option<String>, Option<String>, i64);
+
+fn summarise(rows: &[CallGroup]) -> BatchCallsView {
     let mut view = BatchCallsView {
         calls: 0,
         failed_calls: 0,
@@ -128,7 +131,8 @@ fn summarise(rows: &[(String, String, Option<String>, Option<String>, i64)]) -> 
         .into_iter()
         .map(|(check, calls)| CheckCount { check, calls })
         .collect();
-    view.regenerations_for.sort_by(|a, b| b.calls.cmp(&a.calls));
+    view.regenerations_for
+        .sort_by_key(|c| std::cmp::Reverse(c.calls));
     view.by_outcome = outcomes
         .into_iter()
         .map(|(outcome, calls)| OutcomeCount { outcome, calls })
