@@ -45,16 +45,25 @@ fn classify(mut error: ProviderError, body: Option<&Value>) -> ProviderError {
         .and_then(|b| b["error"]["message"].as_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
+    // A tier's monthly spend cap answers 429 with `enforced_spend_limit_reached`: nothing
+    // works until the month turns, so it is a spent quota, not a rate to wait out.
+    let detail = body
+        .and_then(|b| b["error"]["details"]["error_code"].as_str())
+        .unwrap_or_default();
     error.class = match kind {
+        _ if detail.contains("spend_limit") => ErrorClass::QuotaExhausted,
         "rate_limit_error" => ErrorClass::RateLimited,
         "overloaded_error" => ErrorClass::Overloaded,
         "authentication_error" | "permission_error" => ErrorClass::Auth,
         "not_found_error" => ErrorClass::ModelNotFound,
         "request_too_large" => ErrorClass::ContextTooLong,
+        // Payment details the account must fix: no request of this key will pass.
+        "billing_error" => ErrorClass::QuotaExhausted,
         "api_error" if error.http_status.is_some_and(|s| s >= 500) => ErrorClass::Server,
         "invalid_request_error"
             if message.contains("credit balance")
                 || message.contains("spend limit")
+                || message.contains("usage limits")
                 || message.contains("billing") =>
         {
             ErrorClass::QuotaExhausted

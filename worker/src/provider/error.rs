@@ -147,6 +147,8 @@ impl ErrorClass {
             || t.contains("context_length")
             || t.contains("too many tokens")
             || t.contains("prompt is too long")
+            // Gemini: "The input token count (…) exceeds the maximum number of tokens allowed".
+            || (t.contains("input token count") && t.contains("exceeds"))
         {
             return Self::ContextTooLong;
         }

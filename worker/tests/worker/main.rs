@@ -8,6 +8,7 @@ mod context;
 mod dispatcher;
 mod durability;
 mod fleet;
+mod recorded;
 mod review;
 mod router;
 mod scheduling;
