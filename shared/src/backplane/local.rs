@@ -113,6 +113,30 @@ impl Local {
         keys.wrote(now);
     }
 
+    /// Adds one to the counter `key`, sets its expiry, and returns the new count (Redis:
+    /// `INCR` + `PEXPIRE`).
+    pub fn incr_ex(&self, key: &str, ttl: Duration) -> i64 {
+        let now = Instant::now();
+        let mut keys = lock(&self.keys);
+        let n = match keys.live(key, now).map(|e| &e.value) {
+            Some(Value::Text(v)) => v.parse::<i64>().unwrap_or(0) + 1,
+            _ => 1,
+        };
+        keys.entries.insert(
+            key.to_owned(),
+            Entry {
+                value: Value::Text(n.to_string()),
+                expires: Some(now + ttl),
+            },
+        );
+        keys.wrote(now);
+        n
+    }
+
+    pub fn del(&self, key: &str) {
+        lock(&self.keys).entries.remove(key);
+    }
+
     /// Live keys starting with `prefix` (Redis: `SCAN MATCH prefix*`).
     pub fn keys(&self, prefix: &str) -> Vec<String> {
         let now = Instant::now();

@@ -75,6 +75,34 @@ impl Backplane {
         }
     }
 
+    /// Adds one to the counter `key` and (re)sets its expiry; the new count.
+    pub async fn incr_ex(&self, key: &str, ttl: Duration) -> Result<i64> {
+        match self {
+            Self::Redis(conn) => {
+                let mut conn = conn.clone();
+                let (n,): (i64,) = redis::pipe()
+                    .atomic()
+                    .incr(key, 1)
+                    .pexpire(key, ttl.as_millis().max(1) as i64)
+                    .ignore()
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(n)
+            }
+            Self::Local(local) => Ok(local.incr_ex(key, ttl)),
+        }
+    }
+
+    pub async fn del(&self, key: &str) -> Result<()> {
+        match self {
+            Self::Redis(conn) => conn.clone().del(key).await,
+            Self::Local(local) => {
+                local.del(key);
+                Ok(())
+            }
+        }
+    }
+
     /// Keys starting with `prefix`.
     pub async fn keys(&self, prefix: &str) -> Result<Vec<String>> {
         match self {

@@ -122,6 +122,16 @@ impl Breaker {
         }
     }
 
+    /// The fleet's current run of failures of this deployment (every process's calls, no
+    /// success between them): a closed breaker opens once the run is `min_calls` long, so a
+    /// deployment that goes down after a healthy spell is found by the fleet's first few
+    /// failures, not after each process's own window has filled with them.
+    pub fn on_fleet_failures(&mut self, run: u64, now: Instant) {
+        if self.state(now) == BreakerState::Closed && run >= self.config.min_calls as u64 {
+            self.open(now + self.config.cooldown);
+        }
+    }
+
     /// Opens until `until` because the fleet did (another process's breaker opened); a
     /// later end already in force stays.
     pub fn open_until(&mut self, until: Instant) {

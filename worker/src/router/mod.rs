@@ -78,6 +78,8 @@ pub struct Router {
     backoff_initial: Duration,
     backoff_max: Duration,
     max_wait: Duration,
+    /// How long the fleet remembers a run of failures without another one.
+    breaker_cooldown: Duration,
     metrics: Arc<Metrics>,
 }
 
@@ -122,6 +124,7 @@ impl Router {
             backoff_initial: Duration::from_millis(settings.provider.backoff_initial_ms),
             backoff_max: Duration::from_millis(settings.provider.backoff_max_ms),
             max_wait: Duration::from_secs(r.max_wait_secs),
+            breaker_cooldown: config.cooldown,
             metrics: Arc::new(Metrics::default()),
         })
     }
@@ -310,6 +313,7 @@ impl Router {
                     .map_err(Some)?,
                 None => None,
             };
+            self.learn_opening(d).await;
             if !self.admits(d) {
                 budget::release(budget, held).await;
                 return Err(last);
@@ -390,12 +394,21 @@ impl Router {
                 }
             });
         match &result {
-            Ok(_) => self.breaker(&d.name, Breaker::on_success),
+            Ok(_) => {
+                self.breaker(&d.name, Breaker::on_success);
+                self.fleet.succeeded(&d.name, started.elapsed()).await;
+            }
             Err(e) => {
+                let run = if e.class.counts_against_deployment() {
+                    self.fleet.failed(&d.name, self.breaker_cooldown).await
+                } else {
+                    0
+                };
                 let now = Instant::now();
                 let opened = self.breaker(&d.name, |b| {
                     let was = b.reopens_at(now);
                     b.on_failure(e.class, e.retry_after, now);
+                    b.on_fleet_failures(run, now);
                     b.reopens_at(now).filter(|until| Some(*until) != was)
                 });
                 if let Some(until) = opened {

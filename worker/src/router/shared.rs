@@ -1,8 +1,9 @@
 //! Breakers shared by the fleet: when one process's breaker opens, it writes the opening's end
-//! (wall clock) to the backplane; every process reads the openings a few times a second and
-//! opens its own breaker until then. So one worker's discovery of an outage keeps the others'
-//! calls away within a second, and no process pays its own calls to learn it. The failure
-//! window stays local; only openings travel.
+//! (wall clock) to the backplane; every process reads the opening before each call (and a few
+//! times a second besides) and opens its own breaker until then. So one worker's discovery of an outage keeps the others'
+//! calls away within a second, and no process pays its own calls to learn it. The failure-rate
+//! window stays local; besides openings, only the fleet's current run of consecutive failures
+//! travels, so an outage after a healthy spell trips on the fleet's first few failures.
 //!
 //! An opening is tied to the deployment's configuration (a digest of its protocol, endpoint,
 //! model and key): a worker started with a corrected key or another endpoint is not held back
@@ -85,6 +86,68 @@ impl FleetBreakers {
         }
     }
 
+    // Like openings, a run of failures belongs to the configuration that earned it.
+    fn run_key(&self, deployment: &str) -> String {
+        format!(
+            "{}:failures:{}",
+            self.key(deployment),
+            self.digest_of(deployment)
+        )
+    }
+
+    fn last_failure_key(&self, deployment: &str) -> String {
+        format!(
+            "{}:last_failure:{}",
+            self.key(deployment),
+            self.digest_of(deployment)
+        )
+    }
+
+    /// A failure the breaker counts, added to the fleet's run of them; the run's length (0
+    /// when the backplane can't say: the local window still guards).
+    pub async fn failed(&self, deployment: &str, forget_after: Duration) -> u64 {
+        let stamp = self
+            .backplane
+            .set_ex(
+                &self.last_failure_key(deployment),
+                &now_ms().to_string(),
+                forget_after,
+            )
+            .await;
+        match (
+            stamp,
+            self.backplane
+                .incr_ex(&self.run_key(deployment), forget_after)
+                .await,
+        ) {
+            (Ok(()), Ok(n)) => n.max(0) as u64,
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::debug!(error = %e, deployment, "failure run not shared");
+                0
+            }
+        }
+    }
+
+    /// A success ends the fleet's run of failures, if the call was sent after the run's last
+    /// failure: a call that left before the outage began says nothing about now (and a fleet
+    /// of busy slots has many of those still landing as an outage starts).
+    pub async fn succeeded(&self, deployment: &str, sent: Duration) {
+        let sent_ms = now_ms() - sent.as_millis() as i64;
+        let last = match self.backplane.get(&self.last_failure_key(deployment)).await {
+            Ok(Some(v)) => v.parse::<i64>().unwrap_or(0),
+            Ok(None) => return,
+            Err(e) => {
+                tracing::debug!(error = %e, deployment, "failure run not read");
+                return;
+            }
+        };
+        if sent_ms > last
+            && let Err(e) = self.backplane.del(&self.run_key(deployment)).await
+        {
+            tracing::debug!(error = %e, deployment, "failure run not reset");
+        }
+    }
+
     /// When the fleet's opening of `deployment` ends, if one is in force.
     async fn opening(&self, deployment: &str) -> Option<Instant> {
         let value = self.backplane.get(&self.key(deployment)).await.ok()??;
@@ -105,6 +168,16 @@ impl Router {
             if let Some(until) = self.fleet.opening(&d.name).await {
                 self.breaker(&d.name, |b| b.open_until(until));
             }
+        }
+    }
+
+    /// Opens this process's breaker of `d` if the fleet has opened it: asked just before each
+    /// call, so a call never goes into an outage another process has already found (one
+    /// backplane read, nothing beside a provider call's seconds). The periodic sync keeps the
+    /// state of idle processes, and `/api/v1/providers`, current.
+    pub(super) async fn learn_opening(&self, d: &super::Deployment) {
+        if let Some(until) = self.fleet.opening(&d.name).await {
+            self.breaker(&d.name, |b| b.open_until(until));
         }
     }
 

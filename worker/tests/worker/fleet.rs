@@ -128,3 +128,136 @@ async fn two_worker_processes_keep_one_fleet_wide_limit() {
     test_db.drop_database().await;
     redis.clean().await;
 }
+
+/// A worker process writing with `claude` (Anthropic protocol) and falling back to `gpt`.
+fn spawn_chain_worker(db: &TestDatabase, redis: &TestRedis, sim: &llm_sim::SimHandle) -> Worker {
+    let child = Command::new(env!("CARGO_BIN_EXE_bacowr-worker"))
+        .env("BACOWR_DATABASE__URL", &db.url)
+        .env("BACOWR_REDIS__URL", &redis.url)
+        .env("BACOWR_REDIS__NAMESPACE", &redis.namespace)
+        .env("BACOWR_WORKER__CONCURRENCY", "8")
+        .env("BACOWR_WORKER__POLL_INTERVAL_MS", "50")
+        .env("BACOWR_DISPATCH__ORG_MAX_RUNNING", "100")
+        .env("BACOWR_CONTEXT__ENABLED", "false")
+        .env("BACOWR_ROUTER__CHAIN", "[\"claude\",\"gpt\"]")
+        .env("BACOWR_ROUTER__BREAKER_COOLDOWN_SECS", "300")
+        .env("BACOWR_DEPLOYMENTS__CLAUDE__KIND", "anthropic")
+        .env("BACOWR_DEPLOYMENTS__CLAUDE__MODEL", "sim")
+        .env("BACOWR_DEPLOYMENTS__CLAUDE__PRICE_PROVIDER", "llm-sim")
+        .env("BACOWR_DEPLOYMENTS__CLAUDE__BASE_URL", sim.base_url())
+        .env("BACOWR_DEPLOYMENTS__CLAUDE__API_KEY", "k")
+        .env("BACOWR_DEPLOYMENTS__GPT__KIND", "openai")
+        .env("BACOWR_DEPLOYMENTS__GPT__MODEL", "sim")
+        .env("BACOWR_DEPLOYMENTS__GPT__PRICE_PROVIDER", "llm-sim")
+        .env("BACOWR_DEPLOYMENTS__GPT__BASE_URL", sim.openai_base_url())
+        .env("BACOWR_DEPLOYMENTS__GPT__API_KEY", "k")
+        .env("BACOWR_TELEMETRY__LOG_LEVEL", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start bacowr-worker");
+    Worker(child)
+}
+
+/// Three worker processes × 8 slots, and the primary goes down mid-batch: the first process
+/// whose breaker opens tells the others, which stop sending before their own windows fill.
+/// Counted at the simulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_process_finding_an_outage_keeps_the_whole_fleet_away() {
+    let test_db = TestDatabase::create().await;
+    let redis = TestRedis::create().await;
+    let db = test_db.connect().await;
+    Migrator::up(&db, None).await.unwrap();
+    let sim = llm_sim::spawn(SimConfig {
+        api_key: Some("k".into()),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    // Answers take 250 ms; the outage's 503s come at once, as a provider shedding load
+    // answers. (A slow outage is met by whatever is already in flight: no breaker can
+    // recall a call that has left.)
+    let healthy = llm_sim::FaultProfile {
+        latency_ms: 250,
+        ..llm_sim::FaultProfile::default()
+    };
+    sim.set_faults(Protocol::Anthropic, healthy.clone());
+    sim.set_faults(Protocol::OpenAi, healthy.clone());
+    let jobs = 150;
+    let (_org, batch_id, _ids) = crate::store::seed(&db, jobs).await;
+    let mut relaxed = bacowr_shared::qc::profile("standard").unwrap().clone();
+    relaxed.min_trust_links = 0;
+    relaxed.max_regenerations = 0;
+    batch::Entity::update_many()
+        .col_expr(
+            batch::Column::QcThresholds,
+            Expr::value(serde_json::to_value(&relaxed).unwrap()),
+        )
+        .filter(batch::Column::Id.eq(batch_id.uuid()))
+        .exec(&db)
+        .await
+        .unwrap();
+    let workers = [
+        spawn_chain_worker(&test_db, &redis, &sim),
+        spawn_chain_worker(&test_db, &redis, &sim),
+        spawn_chain_worker(&test_db, &redis, &sim),
+    ];
+    let mut settings = Settings::from_figment(Settings::figment(None)).unwrap();
+    settings.redis.url = redis.url.clone();
+    settings.redis.namespace = redis.namespace.clone();
+    queue::wake_dispatcher(
+        &connect_redis(&settings.redis).await.unwrap(),
+        &redis.namespace,
+    )
+    .await;
+
+    // All 24 slots busy on the healthy primary first.
+    eventually(
+        "the primary carries the fleet",
+        Duration::from_secs(60),
+        || async { (sim.served(Protocol::Anthropic).ok >= 30).then_some(()) },
+    )
+    .await;
+    sim.set_faults(
+        Protocol::Anthropic,
+        llm_sim::FaultProfile {
+            error_latency_ms: Some(5),
+            script: vec![llm_sim::ScriptStep {
+                fault: "503".into(),
+                seconds: 600.0,
+                ..llm_sim::ScriptStep::default()
+            }],
+            ..healthy
+        },
+    );
+    eventually("every job finished", Duration::from_secs(120), || async {
+        let open = job::Entity::find()
+            .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
+            .count(&db)
+            .await
+            .unwrap();
+        (open == 0).then_some(())
+    })
+    .await;
+    drop(workers);
+
+    let primary = sim.served(Protocol::Anthropic);
+    let fallback = sim.served(Protocol::OpenAi);
+    eprintln!(
+        "fleet breaker figures: 3 processes x 8 slots, calls into the outage {}, primary {primary:?}, fallback {fallback:?}",
+        primary.faulted
+    );
+    assert_eq!(
+        primary.ok + fallback.ok,
+        jobs as u64,
+        "one good call per job"
+    );
+    assert!(
+        primary.faulted <= 8,
+        "at most one process's worth of calls went into the outage: {primary:?}"
+    );
+    sim.shutdown().await;
+    drop(db);
+    test_db.drop_database().await;
+    redis.clean().await;
+}
