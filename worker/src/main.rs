@@ -22,7 +22,16 @@ async fn main() {
         };
         std::process::exit(bacowr_shared::probe::health_exit_code("bacowr-worker", addr).await);
     }
-    let _telemetry = telemetry::init("bacowr-worker", &settings.telemetry);
+    let code = {
+        // Dropped before exiting, so its Sentry events and spans are flushed: an exit from
+        // inside would lose the very report of why the worker stopped.
+        let _telemetry = telemetry::init("bacowr-worker", &settings.telemetry);
+        run(settings).await
+    };
+    std::process::exit(code);
+}
+
+async fn run(settings: Settings) -> i32 {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let stopping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = stopping.clone();
@@ -40,20 +49,20 @@ async fn main() {
         Err(e) => {
             tracing::error!(error = %e, "worker failed to start");
             eprintln!("bacowr-worker: {e}");
-            std::process::exit(1);
+            return 1;
         }
     };
     tracing::info!("worker started");
-    let result = run.await;
-    if let Err(e) = &result {
+    if let Err(e) = &run.await {
         tracing::error!(error = %e, "workers failed");
-        std::process::exit(1);
+        return 1;
     }
     if !stopping.load(std::sync::atomic::Ordering::SeqCst) {
         tracing::error!("workers stopped without a shutdown request");
-        std::process::exit(1);
+        return 1;
     }
     tracing::info!("worker stopped cleanly");
+    0
 }
 
 async fn shutdown_signal() {

@@ -12,5 +12,6 @@ mod recorded;
 mod review;
 mod router;
 mod scheduling;
+mod secrecy;
 mod store;
 mod webhooks;
