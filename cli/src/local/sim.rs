@@ -82,6 +82,13 @@ pub async fn start(settings: &mut Settings, profile: &Profile) -> Result<SimHand
         );
     }
     settings.router.chain = CHAIN.iter().map(|(n, _, _)| (*n).to_owned()).collect();
+    // The pages too: every target, publisher and trust-link URL answers from the fixture
+    // site, so any sheet runs as it would against the web. Its task outlives the handle,
+    // for as long as the process runs.
+    let site = llm_sim::spawn_site()
+        .await
+        .map_err(|e| CliError::Local(format!("the simulated web did not start: {e}")))?;
+    settings.context.simulate_web = site.url("");
     // Short enough that a demo shows a breaker open, half-open and close again.
     settings.router.breaker_cooldown_secs = 8;
     settings.router.breaker_min_calls = 4;

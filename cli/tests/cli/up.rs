@@ -216,3 +216,112 @@ pub(crate) fn embedded_up(
         .spawn()
         .expect("bacowr up starts")
 }
+
+/// An agency's sheet of real-world URLs on `up --simulate`: the simulated web answers for
+/// every target, publisher and trust-link URL, so the run looks like a real one: articles
+/// pass, with verified trust links, and no call is paid for a regeneration that can't help.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_simulated_run_of_real_world_urls_behaves_like_a_real_one() {
+    let dir = scratch_dir("up-simulated-web");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut child = embedded_up(&listen, &dir.join("data"), &[]);
+    let (key, _) = banner(&mut child, &listen).await;
+    let key = key.expect("a first key");
+    let server = format!("http://{listen}");
+    let rows = [
+        (
+            "dagensmedia.se",
+            "https://www.cykelbolaget.se/elcyklar/pendling",
+            "elcyklar för pendling",
+            "sv",
+        ),
+        (
+            "autobild-blog.de",
+            "https://www.reifen-direkt.de/winterreifen",
+            "Winterreifen im Test",
+            "de",
+        ),
+        (
+            "techdaily.com",
+            "https://www.example-store.com/products/noise-cancelling-headphones",
+            "noise cancelling headphones",
+            "en",
+        ),
+        (
+            "reisemagasinet.no",
+            "https://www.hotell-bergen.no/rom",
+            "hotell i Bergen",
+            "nb",
+        ),
+        (
+            "gardenersworld.co.uk",
+            "https://shop.seedsdirect.co.uk/tomato-seeds",
+            "heirloom tomato seeds",
+            "en",
+        ),
+        (
+            "maison-deco.fr",
+            "https://www.canape-paris.fr/canapes/cuir",
+            "canapé en cuir",
+            "fr",
+        ),
+    ];
+    let mut csv = String::from("publisher,target,anchor,language\n");
+    for (p, t, a, l) in rows {
+        csv.push_str(&format!("{p},{t},{a},{l}\n"));
+    }
+    let file = dir.join("agency.csv");
+    std::fs::write(&file, csv).unwrap();
+    let out = run(
+        &[
+            "submit",
+            file.to_str().unwrap(),
+            "--wait",
+            "--timeout",
+            "120",
+            "--json",
+        ],
+        &[("BACOWR_SERVER", &server), ("BACOWR_API_KEY", &key)],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let batch = summary["batch_id"].as_str().unwrap();
+    let http = reqwest::Client::new();
+    let get = |path: String| {
+        let http = http.clone();
+        let key = key.clone();
+        let server = server.clone();
+        async move {
+            http.get(format!("{server}{path}"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let view = get(format!("/api/v1/batches/{batch}")).await;
+    let calls = get(format!("/api/v1/batches/{batch}/calls")).await;
+    eprintln!(
+        "simulated web figures: counts {} calls {} regenerations {}",
+        view["counts"], calls["calls"], calls["regeneration_calls"]
+    );
+    assert_eq!(view["counts"]["failed"], 0, "{view}");
+    assert!(
+        view["counts"]["succeeded"].as_i64().unwrap() >= 5,
+        "real-world URLs pass on the simulated web: {view}"
+    );
+    let jobs = get(format!("/api/v1/batches/{batch}/jobs")).await;
+    let first = jobs["items"][0]["id"].as_str().unwrap().to_owned();
+    let job = get(format!("/api/v1/jobs/{first}")).await;
+    let trust = job["article"]["trust_links"].to_string();
+    assert!(
+        trust.contains("consumer-research.org") || trust.contains("statistics-office.org"),
+        "trust links verified against the simulated web: {trust}"
+    );
+    stop(child).await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

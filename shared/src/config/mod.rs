@@ -143,6 +143,9 @@ pub struct ContextSettings {
     pub allow_hosts: Vec<String>,
     pub trust_link_avoid: Vec<String>,
     pub user_agent: String,
+    /// A stand-in web (llm-sim's fixture site): every page fetch goes there instead of the
+    /// internet, so a simulated run of any sheet behaves like a real one. Empty: the web.
+    pub simulate_web: String,
 }
 
 #[derive(Clone, Deserialize)]
@@ -283,6 +286,12 @@ impl Settings {
         }
         if !(0.0..=1.0).contains(&self.router.breaker_failure_rate) {
             return invalid("router.breaker_failure_rate", "must be between 0 and 1");
+        }
+        if self.is_production() && !self.context.simulate_web.is_empty() {
+            return invalid(
+                "context.simulate_web",
+                "a simulated web is for development; production fetches the real pages",
+            );
         }
         if self.context.max_redirects > 10 {
             return invalid("context.max_redirects", "must be at most 10");

@@ -8,6 +8,9 @@
 //!   sources answer 404, as a client page whose references have gone away;
 //! - `/source/{slug}` a plain source page (200);
 //! - `/redirect?to=URL` a 302 to URL; `/status/{code}` that status; `/file.pdf` a PDF;
+//! - `/web/{scheme}/{host}/{path}` any page of the web, simulated (`context.simulate_web`):
+//!   a page about the path's last segment (or the site's name), in the language its domain
+//!   suggests, linking to two sources on other sites, which answer the same way;
 //! - anything else 404.
 
 use std::{convert::Infallible, net::SocketAddr};
@@ -96,6 +99,9 @@ async fn handle(req: Request<Incoming>, port: u16) -> Result<Response<Full<Bytes
         );
         return Ok(html(StatusCode::OK, body));
     }
+    if let Some(rest) = path.strip_prefix("/web/") {
+        return Ok(html(StatusCode::OK, simulated_page(rest)));
+    }
     if let Some(slug) = path.strip_prefix("/source/") {
         let body = format!(
             "<!doctype html><html lang=\"en\"><head><title>Source: {slug}</title></head><body><p>Findings about {slug}.</p></body></html>"
@@ -126,4 +132,63 @@ async fn handle(req: Request<Incoming>, port: u16) -> Result<Response<Full<Bytes
             .expect("valid response"));
     }
     Ok(html(StatusCode::NOT_FOUND, "<p>not found</p>".into()))
+}
+
+/// The language a site's domain suggests; English where it says nothing.
+fn domain_language(host: &str) -> &'static str {
+    let tld = host.rsplit('.').next().unwrap_or_default();
+    match tld {
+        "se" => "sv",
+        "de" | "at" => "de",
+        "no" => "nb",
+        "dk" => "da",
+        "fi" => "fi",
+        "fr" => "fr",
+        "es" | "mx" | "ar" => "es",
+        "it" => "it",
+        "nl" => "nl",
+        "pl" => "pl",
+        "pt" | "br" => "pt",
+        "cz" => "cs",
+        "hu" => "hu",
+        "ro" => "ro",
+        "gr" => "el",
+        "tr" => "tr",
+        "ru" => "ru",
+        "jp" => "ja",
+        _ => "en",
+    }
+}
+
+/// A plausible page for `{scheme}/{host}/{path}`: its topic from the path (or the site's
+/// name), two sources on other sites.
+fn simulated_page(rest: &str) -> String {
+    let mut parts = rest.splitn(3, '/');
+    let (_scheme, host, path) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let site = host.trim_start_matches("www.");
+    let slug = path
+        .rsplit('/')
+        .find(|s| !s.is_empty())
+        .map(|s| s.split('.').next().unwrap_or(s))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| site.split('.').next().unwrap_or("home"));
+    let slug: String = slug
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
+        .collect();
+    let topic = slug.replace('-', " ");
+    let lang = domain_language(host);
+    format!(
+        r#"<!doctype html><html lang="{lang}"><head><title>{topic} | {site}</title>
+<meta name="description" content="About {topic}, from {site}."></head>
+<body><nav><a href="/">{site}</a></nav><main><h1>{topic}</h1>
+<h2>What to know about {topic}</h2><p>{site} on {topic}: prices, quality and service.</p>
+<h3>Sources</h3><p>See <a href="https://www.consumer-research.org/studies/{slug}">an independent
+study</a> and <a href="https://www.statistics-office.org/data/{slug}">official figures</a>.</p>
+</main></body></html>"#
+    )
 }

@@ -30,6 +30,8 @@ pub struct Fetcher {
     guard: Guard,
     max_redirects: usize,
     max_body_bytes: usize,
+    /// `context.simulate_web`: where every request goes instead, when set.
+    simulate_web: Option<Url>,
 }
 
 #[derive(Debug)]
@@ -62,6 +64,10 @@ impl Fetcher {
             guard,
             max_redirects: settings.max_redirects,
             max_body_bytes: settings.max_body_bytes,
+            simulate_web: (!settings.simulate_web.is_empty())
+                .then(|| Url::parse(&settings.simulate_web))
+                .transpose()
+                .map_err(|e| format!("context.simulate_web: {e}"))?,
         })
     }
 
@@ -84,25 +90,43 @@ impl Fetcher {
         }
     }
 
-    async fn get(&self, url: &str) -> Result<reqwest::Response, FetchError> {
+    /// Where a request for `url` goes: the URL itself, or its page on the simulated web
+    /// (`{simulate_web}/web/{scheme}/{host}{path}?{query}`).
+    fn destination(&self, url: &Url) -> Url {
+        let Some(base) = &self.simulate_web else {
+            return url.clone();
+        };
+        let mut to = base.clone();
+        to.set_path(&format!(
+            "/web/{}/{}{}",
+            url.scheme(),
+            url.host_str().unwrap_or_default(),
+            url.path()
+        ));
+        to.set_query(url.query());
+        to
+    }
+
+    /// The response to `url` and the URL it finally came from, after redirects.
+    async fn get(&self, url: &str) -> Result<(Url, reqwest::Response), FetchError> {
         let mut url = Url::parse(url).map_err(|_| FetchError::BadUrl(url.to_owned()))?;
         for _ in 0..=self.max_redirects {
             self.check_url(&url)?;
             let response = self
                 .client
-                .get(url.clone())
+                .get(self.destination(&url))
                 .send()
                 .await
                 .map_err(classify)?;
             if !response.status().is_redirection() {
-                return Ok(response);
+                return Ok((url, response));
             }
             let Some(location) = response
                 .headers()
                 .get(header::LOCATION)
                 .and_then(|v| v.to_str().ok())
             else {
-                return Ok(response);
+                return Ok((url, response));
             };
             url = url
                 .join(location)
@@ -113,7 +137,7 @@ impl Fetcher {
 
     /// An HTML page, its body cut at the size cap.
     pub async fn page(&self, url: &str) -> Result<Page, FetchError> {
-        let mut response = self.get(url).await?;
+        let (final_url, mut response) = self.get(url).await?;
         if response.status() != StatusCode::OK {
             return Err(FetchError::Status(response.status().as_u16()));
         }
@@ -127,7 +151,6 @@ impl Fetcher {
         {
             return Err(FetchError::NotHtml(content_type));
         }
-        let final_url = response.url().clone();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
             let room = self.max_body_bytes.saturating_sub(body.len());
@@ -144,7 +167,7 @@ impl Fetcher {
 
     /// The final status of a GET after redirects (the body is not read).
     pub async fn probe(&self, url: &str) -> Result<u16, FetchError> {
-        Ok(self.get(url).await?.status().as_u16())
+        Ok(self.get(url).await?.1.status().as_u16())
     }
 }
 
