@@ -131,7 +131,9 @@ pub async fn get_batch(
 ) -> Result<web::Json<BatchView>, ApiError> {
     let id = params::parse_id(&path, "batch_id", BatchId::parse)?;
     let found = find_batch(&state, &tenant, id).await?;
-    Ok(web::Json(found.into()))
+    Ok(web::Json(
+        BatchView::from(found).with_notices(&state.settings),
+    ))
 }
 
 pub(crate) async fn find_batch(

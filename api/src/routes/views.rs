@@ -78,6 +78,17 @@ pub struct BatchView {
     pub cancelled_at: Option<DateTime<Utc>>,
     /// When review finished: nothing pending or regenerating.
     pub completed_at: Option<DateTime<Utc>>,
+    /// What this deployment can't check (page context off, a simulated web), so a review
+    /// outcome of the set-up is not taken for bad writing; absent when there is nothing to say.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
+}
+
+impl BatchView {
+    pub fn with_notices(mut self, settings: &bacowr_shared::config::Settings) -> Self {
+        self.notices = crate::services::notices::for_settings(settings);
+        self
+    }
 }
 
 impl From<batch::Model> for BatchView {
@@ -130,6 +141,7 @@ impl From<batch::Model> for BatchView {
             finished_at: b.finished_at,
             cancelled_at: b.cancelled_at,
             completed_at: b.completed_at,
+            notices: Vec::new(),
         }
     }
 }

@@ -31,6 +31,9 @@ pub struct Estimate {
     /// (`dry_run=true` only). A submission is refused (402) on the first one `exceeded`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<super::quota::QuotaReport>,
+    /// What this deployment can't check (page context off, a simulated web).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 impl Estimate {
@@ -109,5 +112,6 @@ pub fn estimate(
             d.model
         ),
         quota: None,
+        notices: super::notices::for_settings(settings),
     }
 }

@@ -7,6 +7,7 @@ pub mod enqueue;
 pub mod estimate;
 pub mod idempotency;
 pub mod job_rows;
+pub mod notices;
 pub mod orgs;
 pub mod quota;
 pub mod review;

@@ -52,6 +52,7 @@ pub async fn submit_batch(
         what: "batch",
         demand,
     };
+    let notices = super::notices::for_settings(&state.settings);
     accept(
         state,
         org_id,
@@ -72,8 +73,11 @@ pub async fn submit_batch(
                     .exec_without_returning(txn)
                     .await?;
                 let jobs = insert_jobs(txn, org_id, Some(batch_id), &links).await?;
-                let body =
-                    serde_json::to_string(&BatchView::from(model)).map_err(ApiError::internal)?;
+                let view = BatchView {
+                    notices,
+                    ..BatchView::from(model)
+                };
+                let body = serde_json::to_string(&view).map_err(ApiError::internal)?;
                 Ok((body, jobs))
             })
         },

@@ -197,3 +197,32 @@ async fn unverifiable_trust_links_cost_one_call_per_job() {
     sim.shutdown().await;
     app.cleanup().await;
 }
+
+/// A deployment that can't read pages says so on the estimate, the submission's answer and
+/// the batch, before anyone wonders why its articles went to review.
+#[tokio::test]
+async fn what_the_set_up_cannot_check_is_said_up_front() {
+    let app = TestApp::spawn_with(|s| s.context.enabled = false).await;
+    let body = crate::helpers::batch_body(2);
+    let estimate: Value = app
+        .post_json("/api/v1/batches?dry_run=true", &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let accepted = app.submit_batch(2).await;
+    let id = accepted["id"].as_str().unwrap();
+    let view = app.get_json(&format!("/api/v1/batches/{id}")).await;
+    for answer in [&estimate, &accepted, &view] {
+        assert!(
+            answer["notices"].to_string().contains("trust link"),
+            "{answer}"
+        );
+    }
+    app.cleanup().await;
+
+    let app = TestApp::spawn().await;
+    let view = app.submit_batch(1).await;
+    assert!(view.get("notices").is_none(), "nothing to say: {view}");
+    app.cleanup().await;
+}

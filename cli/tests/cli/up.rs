@@ -311,6 +311,10 @@ async fn a_simulated_run_of_real_world_urls_behaves_like_a_real_one() {
     );
     assert_eq!(view["counts"]["failed"], 0, "{view}");
     assert!(
+        view["notices"].to_string().contains("simulated"),
+        "the batch says up front what the simulation can't check: {view}"
+    );
+    assert!(
         view["counts"]["succeeded"].as_i64().unwrap() >= 5,
         "real-world URLs pass on the simulated web: {view}"
     );
