@@ -1,4 +1,4 @@
-//! The API's error answer: `{detail, error_code, field, timestamp, request_id}` (DESIGN §6),
+//! The API's error answer: `{detail, error_code, field, timestamp, request_id}`,
 //! plus `errors` naming every bad row and field of a validation failure. Internal errors are
 //! logged (and reach Sentry through the tracing layer) and answered with a bare 500.
 

@@ -1,7 +1,7 @@
 //! The apalis task handler: one `GenerateArticle` task, one job attempt. Job failures are
-//! recorded in Postgres and the handler returns `Ok`: apalis-redis ignores `max_attempts`
-//! (DESIGN §3a), so retrying is never left to it. Only infrastructure errors (Postgres down)
-//! return `Err`, and the claim makes the re-run harmless.
+//! recorded in Postgres and the handler returns `Ok`: apalis-redis ignores `max_attempts`, so
+//! retrying is never left to it. Only infrastructure errors (Postgres down) return `Err`, and
+//! the claim makes the re-run harmless.
 
 use std::sync::{
     Arc,

@@ -1,5 +1,5 @@
 //! Building and running the apalis worker, configured around apalis-redis 1.0's measured
-//! defects (DESIGN §3a): the shared queue config (`bacowr_shared::queue::queue_config`), a
+//! defects: the shared queue config (`bacowr_shared::queue::queue_config`), a
 //! unique name per process and restart, a poll interval, a Redis connection with a patient
 //! response timeout, and restarts of stopped workers.
 

@@ -365,7 +365,8 @@ pub fn batch_body(n: usize) -> Value {
     json!({"name": format!("{n} links"), "links": (0..n).map(link).collect::<Vec<_>>()})
 }
 
-/// The error format of DESIGN §6, with the field it should name.
+/// The project's error format (`detail`, `error_code`, `field`, `timestamp`, `request_id`), with
+/// the field it should name.
 pub async fn assert_error(
     resp: Response,
     status: StatusCode,

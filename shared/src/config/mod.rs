@@ -106,7 +106,7 @@ pub struct DispatchSettings {
     pub trim_per_tick: usize,
 }
 
-/// apalis-redis 1.0 crashes every worker past ~8,000 due tasks (DESIGN §3a).
+/// apalis-redis 1.0 crashes every worker past ~8,000 due tasks (measured).
 pub const MAX_DISPATCH_WINDOW: usize = 2000;
 
 #[derive(Clone, Deserialize)]

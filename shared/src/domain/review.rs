@@ -1,4 +1,4 @@
-//! The review state machine (DESIGN §3): `pending → approved | rejected`, and
+//! The review state machine: `pending → approved | rejected`, and
 //! `pending | rejected → regenerating → pending` with a new article version. Approved is final
 //! for regeneration; approve and reject only decide a pending item.
 

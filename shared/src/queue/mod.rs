@@ -88,7 +88,7 @@ pub fn task_id(job_id: JobId, dispatch: i32) -> String {
 }
 
 /// The queue configuration shared by producers (the dispatcher) and consumers (workers), set
-/// up around apalis-redis 1.0's measured defects (DESIGN §3a): short heartbeats so a killed
+/// up around apalis-redis 1.0's measured defects: short heartbeats so a killed
 /// worker's tasks come back within seconds, and batch size no larger than concurrency.
 pub fn queue_config(settings: &Settings) -> QueueConfig {
     let worker = &settings.worker;

@@ -1,4 +1,4 @@
-//! The dispatcher (DESIGN §3a): Postgres holds the queue of record, Redis delivers. Every
+//! The dispatcher: Postgres holds the queue of record, Redis delivers. Every
 //! worker process runs a candidate; the one holding the advisory lock feeds Redis from
 //! Postgres, fairly across organizations and within a bounded window, and puts back what
 //! Redis lost or a dead worker dropped. The others wait to take over.

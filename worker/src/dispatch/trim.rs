@@ -1,5 +1,5 @@
 //! apalis-redis never cleans up: every finished task stays in `:done` or `:dead` with its data
-//! and metadata (DESIGN §3a), and its own `vacuum()` scans the whole data hash. Outcomes live
+//! and metadata, and its own `vacuum()` scans the whole data hash. Outcomes live
 //! in Postgres, so finished tasks are removed here, a bounded number per tick.
 
 use redis::{Script, aio::ConnectionManager};

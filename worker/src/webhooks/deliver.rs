@@ -2,7 +2,7 @@
 //! decide: delivered on a 2xx; failed (and the endpoint disabled) on 410 Gone; otherwise the
 //! next attempt per `webhooks.retry_schedule_secs`, or failed once it runs out. Like the
 //! article handler it returns `Ok` for every delivery outcome (apalis-redis' own retries are
-//! not to be relied on, DESIGN §3a); only a Postgres error is an `Err`.
+//! not to be relied on); only a Postgres error is an `Err`.
 
 use std::sync::Arc;
 

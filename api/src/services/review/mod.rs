@@ -1,4 +1,4 @@
-//! Review decisions (DESIGN §3): one transaction per request, whether it decides one item or
+//! Review decisions: one transaction per request, whether it decides one item or
 //! a whole batch's passing ones. The batch row is locked first, then the items in id order,
 //! then their jobs: reviewers of one batch queue behind each other, so counters always equal
 //! the items, and two reviewers can't both decide one item.
