@@ -5,21 +5,14 @@
 
 use std::time::Duration;
 
-use bacowr_shared::config::{DeploymentSettings, Settings};
+use bacowr_shared::config::Settings;
 use llm_sim::{FaultProfile, Protocol};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, site_url, spawn_sim_with};
-
-fn deployment(kind: &str, base_url: String) -> DeploymentSettings {
-    DeploymentSettings {
-        base_url,
-        api_key: "sk-test".into(),
-        timeout_secs: 10,
-        price_provider: "llm-sim".into(),
-        ..DeploymentSettings::new(kind.parse().unwrap(), &format!("{kind}-sim"))
-    }
-}
+use crate::{
+    helpers::{TestApp, site_url, spawn_sim_with},
+    providers::deployment,
+};
 
 fn content(kind: &str) -> FaultProfile {
     FaultProfile {

@@ -8,7 +8,7 @@ use llm_sim::{FaultProfile, Protocol, ScriptStep};
 
 use crate::helpers::{TestApp, spawn_sim_with};
 
-fn deployment(kind: &str, base_url: String) -> DeploymentSettings {
+pub fn deployment(kind: &str, base_url: String) -> DeploymentSettings {
     DeploymentSettings {
         base_url,
         api_key: "sk-test".into(),

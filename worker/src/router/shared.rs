@@ -165,9 +165,7 @@ impl Router {
     /// Opens this process's breakers that the fleet has opened. Run every [`SYNC_EVERY`].
     pub async fn sync_breakers(&self) {
         for d in &self.deployments {
-            if let Some(until) = self.fleet.opening(&d.name).await {
-                self.breaker(&d.name, |b| b.open_until(until));
-            }
+            self.learn_opening(d).await;
         }
     }
 

@@ -28,20 +28,73 @@ impl Drop for Worker {
     }
 }
 
-fn spawn_worker(db: &TestDatabase, redis: &TestRedis, sim_url: &str) -> Worker {
-    let child = Command::new(env!("CARGO_BIN_EXE_bacowr-worker"))
-        .env("BACOWR_DATABASE__URL", &db.url)
+/// `bacowr-worker` on the test's database and Redis namespace, polling fast, without page
+/// context (these tests are about calls, not QC).
+pub fn worker_command(db_url: &str, redis: &TestRedis) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bacowr-worker"));
+    cmd.env("BACOWR_DATABASE__URL", db_url)
         .env("BACOWR_REDIS__URL", &redis.url)
         .env("BACOWR_REDIS__NAMESPACE", &redis.namespace)
-        .env("BACOWR_WORKER__CONCURRENCY", "4")
         .env("BACOWR_WORKER__POLL_INTERVAL_MS", "50")
-        .env("BACOWR_CONTEXT__ENABLED", "false")
+        .env("BACOWR_CONTEXT__ENABLED", "false");
+    cmd
+}
+
+/// Adds deployment `name` (`kind` protocol at `base_url`, priced as llm-sim) to `cmd`.
+pub fn deployment(cmd: &mut Command, name: &str, kind: &str, base_url: &str) {
+    let var = |field: &str| format!("BACOWR_DEPLOYMENTS__{}__{field}", name.to_uppercase());
+    cmd.env(var("KIND"), kind)
+        .env(var("MODEL"), "sim")
+        .env(var("PRICE_PROVIDER"), "llm-sim")
+        .env(var("BASE_URL"), base_url)
+        .env(var("API_KEY"), "k");
+}
+
+/// Without page context there are no sources to cite: one draft, no trust links required.
+pub async fn relax_qc(db: &sea_orm::DatabaseConnection, batch_id: bacowr_shared::ids::BatchId) {
+    let mut relaxed = bacowr_shared::qc::profile("standard").unwrap().clone();
+    relaxed.min_trust_links = 0;
+    relaxed.max_regenerations = 0;
+    batch::Entity::update_many()
+        .col_expr(
+            batch::Column::QcThresholds,
+            Expr::value(serde_json::to_value(&relaxed).unwrap()),
+        )
+        .filter(batch::Column::Id.eq(batch_id.uuid()))
+        .exec(db)
+        .await
+        .unwrap();
+}
+
+/// The jobs are in Postgres; the workers' dispatcher pushes them once woken.
+pub async fn wake_dispatcher(redis: &TestRedis) {
+    let mut settings = Settings::from_figment(Settings::figment(None)).unwrap();
+    settings.redis.url = redis.url.clone();
+    queue::wake_dispatcher(
+        &connect_redis(&settings.redis).await.unwrap(),
+        &redis.namespace,
+    )
+    .await;
+}
+
+pub async fn wait_until_finished(db: &sea_orm::DatabaseConnection, deadline: Duration) {
+    eventually("every job finished", deadline, || async {
+        let open = job::Entity::find()
+            .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
+            .count(db)
+            .await
+            .unwrap();
+        (open == 0).then_some(())
+    })
+    .await;
+}
+
+fn spawn_worker(db: &TestDatabase, redis: &TestRedis, sim_url: &str) -> Worker {
+    let mut cmd = worker_command(&db.url, redis);
+    deployment(&mut cmd, "gpt", "openai", sim_url);
+    let child = cmd
+        .env("BACOWR_WORKER__CONCURRENCY", "4")
         .env("BACOWR_ROUTER__CHAIN", "[\"gpt\"]")
-        .env("BACOWR_DEPLOYMENTS__GPT__KIND", "openai")
-        .env("BACOWR_DEPLOYMENTS__GPT__MODEL", "sim")
-        .env("BACOWR_DEPLOYMENTS__GPT__PRICE_PROVIDER", "llm-sim")
-        .env("BACOWR_DEPLOYMENTS__GPT__BASE_URL", sim_url)
-        .env("BACOWR_DEPLOYMENTS__GPT__API_KEY", "k")
         .env("BACOWR_DEPLOYMENTS__GPT__RPM", "60")
         .env("BACOWR_TELEMETRY__LOG_LEVEL", "warn")
         .stdout(Stdio::null())
@@ -65,44 +118,16 @@ async fn two_worker_processes_keep_one_fleet_wide_limit() {
     .unwrap();
     let jobs = 6;
     let (_org, batch_id, _ids) = crate::store::seed(&db, jobs).await;
-    // Without page context there are no sources to cite; this test is about pacing, not QC.
-    let mut relaxed = bacowr_shared::qc::profile("standard").unwrap().clone();
-    relaxed.min_trust_links = 0;
-    relaxed.max_regenerations = 0;
-    batch::Entity::update_many()
-        .col_expr(
-            batch::Column::QcThresholds,
-            Expr::value(serde_json::to_value(&relaxed).unwrap()),
-        )
-        .filter(batch::Column::Id.eq(batch_id.uuid()))
-        .exec(&db)
-        .await
-        .unwrap();
+    relax_qc(&db, batch_id).await;
 
     let workers = [
         spawn_worker(&test_db, &redis, &sim.openai_base_url()),
         spawn_worker(&test_db, &redis, &sim.openai_base_url()),
     ];
-    let mut settings = Settings::from_figment(Settings::figment(None)).unwrap();
-    settings.redis.url = redis.url.clone();
-    settings.redis.namespace = redis.namespace.clone();
-    // The jobs are in Postgres; the workers' dispatcher pushes them.
     let started = Instant::now();
-    queue::wake_dispatcher(
-        &connect_redis(&settings.redis).await.unwrap(),
-        &redis.namespace,
-    )
-    .await;
+    wake_dispatcher(&redis).await;
 
-    eventually("every job finished", Duration::from_secs(60), || async {
-        let open = job::Entity::find()
-            .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
-            .count(&db)
-            .await
-            .unwrap();
-        (open == 0).then_some(())
-    })
-    .await;
+    wait_until_finished(&db, Duration::from_secs(60)).await;
     let elapsed = started.elapsed();
     drop(workers);
     eprintln!("fleet figures: {jobs} jobs, 2 processes, rpm 60: {elapsed:?}");
@@ -131,26 +156,14 @@ async fn two_worker_processes_keep_one_fleet_wide_limit() {
 
 /// A worker process writing with `claude` (Anthropic protocol) and falling back to `gpt`.
 fn spawn_chain_worker(db: &TestDatabase, redis: &TestRedis, sim: &llm_sim::SimHandle) -> Worker {
-    let child = Command::new(env!("CARGO_BIN_EXE_bacowr-worker"))
-        .env("BACOWR_DATABASE__URL", &db.url)
-        .env("BACOWR_REDIS__URL", &redis.url)
-        .env("BACOWR_REDIS__NAMESPACE", &redis.namespace)
+    let mut cmd = worker_command(&db.url, redis);
+    deployment(&mut cmd, "claude", "anthropic", &sim.base_url());
+    deployment(&mut cmd, "gpt", "openai", &sim.openai_base_url());
+    let child = cmd
         .env("BACOWR_WORKER__CONCURRENCY", "8")
-        .env("BACOWR_WORKER__POLL_INTERVAL_MS", "50")
         .env("BACOWR_DISPATCH__ORG_MAX_RUNNING", "100")
-        .env("BACOWR_CONTEXT__ENABLED", "false")
         .env("BACOWR_ROUTER__CHAIN", "[\"claude\",\"gpt\"]")
         .env("BACOWR_ROUTER__BREAKER_COOLDOWN_SECS", "300")
-        .env("BACOWR_DEPLOYMENTS__CLAUDE__KIND", "anthropic")
-        .env("BACOWR_DEPLOYMENTS__CLAUDE__MODEL", "sim")
-        .env("BACOWR_DEPLOYMENTS__CLAUDE__PRICE_PROVIDER", "llm-sim")
-        .env("BACOWR_DEPLOYMENTS__CLAUDE__BASE_URL", sim.base_url())
-        .env("BACOWR_DEPLOYMENTS__CLAUDE__API_KEY", "k")
-        .env("BACOWR_DEPLOYMENTS__GPT__KIND", "openai")
-        .env("BACOWR_DEPLOYMENTS__GPT__MODEL", "sim")
-        .env("BACOWR_DEPLOYMENTS__GPT__PRICE_PROVIDER", "llm-sim")
-        .env("BACOWR_DEPLOYMENTS__GPT__BASE_URL", sim.openai_base_url())
-        .env("BACOWR_DEPLOYMENTS__GPT__API_KEY", "k")
         .env("BACOWR_TELEMETRY__LOG_LEVEL", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
@@ -185,31 +198,13 @@ async fn one_process_finding_an_outage_keeps_the_whole_fleet_away() {
     sim.set_faults(Protocol::OpenAi, healthy.clone());
     let jobs = 150;
     let (_org, batch_id, _ids) = crate::store::seed(&db, jobs).await;
-    let mut relaxed = bacowr_shared::qc::profile("standard").unwrap().clone();
-    relaxed.min_trust_links = 0;
-    relaxed.max_regenerations = 0;
-    batch::Entity::update_many()
-        .col_expr(
-            batch::Column::QcThresholds,
-            Expr::value(serde_json::to_value(&relaxed).unwrap()),
-        )
-        .filter(batch::Column::Id.eq(batch_id.uuid()))
-        .exec(&db)
-        .await
-        .unwrap();
+    relax_qc(&db, batch_id).await;
     let workers = [
         spawn_chain_worker(&test_db, &redis, &sim),
         spawn_chain_worker(&test_db, &redis, &sim),
         spawn_chain_worker(&test_db, &redis, &sim),
     ];
-    let mut settings = Settings::from_figment(Settings::figment(None)).unwrap();
-    settings.redis.url = redis.url.clone();
-    settings.redis.namespace = redis.namespace.clone();
-    queue::wake_dispatcher(
-        &connect_redis(&settings.redis).await.unwrap(),
-        &redis.namespace,
-    )
-    .await;
+    wake_dispatcher(&redis).await;
 
     // All 24 slots busy on the healthy primary first.
     eventually(
@@ -230,15 +225,7 @@ async fn one_process_finding_an_outage_keeps_the_whole_fleet_away() {
             ..healthy
         },
     );
-    eventually("every job finished", Duration::from_secs(120), || async {
-        let open = job::Entity::find()
-            .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
-            .count(&db)
-            .await
-            .unwrap();
-        (open == 0).then_some(())
-    })
-    .await;
+    wait_until_finished(&db, Duration::from_secs(120)).await;
     drop(workers);
 
     let primary = sim.served(Protocol::Anthropic);
