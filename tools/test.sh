@@ -6,7 +6,7 @@
 #   bash tools/test.sh              everything, in that order (what `just test` and .ci/run run)
 #   bash tools/test.sh STEP         one step, as the GitHub workflow runs them:
 #     fmt | clippy | deny | test | openapi | deploy | advisories
-# `openapi` is the OpenAPI drift check alone (also part of `test`); `advisories` checks the
+# `openapi` is the OpenAPI drift and 3.1 validity checks (both part of the default run); `advisories` checks the
 # RustSec database, which needs the network, so it is not part of the default run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +53,11 @@ openapi() {
   cargo test -p bacowr-api --test api -- --exact openapi::checked_in_openapi_matches_the_code
 }
 
+openapi_valid() {
+  echo "==> OpenAPI 3.1 validity (tools/openapi-check.sh)" >&2
+  bash tools/openapi-check.sh
+}
+
 deploy() {
   echo "==> deploy/ validation" >&2
   bash tools/check-deploy.sh
@@ -66,6 +71,7 @@ case "${1:-all}" in
     clippy
     deny
     tests
+    openapi_valid
     deploy
     ;;
   fmt) fmt ;;
@@ -73,7 +79,7 @@ case "${1:-all}" in
   deny) deny_tool; deny ;;
   advisories) deny_tool; advisories ;;
   test) services; tests ;;
-  openapi) openapi ;;
+  openapi) openapi; openapi_valid ;;
   deploy) deploy ;;
   -h | --help)
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"

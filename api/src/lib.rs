@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod intake;
 pub mod live;
+pub mod method_not_allowed;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

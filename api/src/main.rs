@@ -30,6 +30,10 @@ async fn main() {
             println!("{USAGE}");
             0
         }
+        Some("-V" | "--version" | "version") => {
+            println!("bacowr-api {}", env!("CARGO_PKG_VERSION"));
+            0
+        }
         Some(other) => {
             eprintln!("bacowr-api: unknown command {other:?}\n{USAGE}");
             2

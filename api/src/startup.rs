@@ -19,7 +19,6 @@ use bacowr_shared::{
 
 use crate::{
     auth::{OrgLimitsCache, jwt::JwtKeys},
-    error::ApiError,
     live::hub::Hub,
     middleware::{audit, headers, metrics},
     ratelimit::Limiter,
@@ -126,9 +125,7 @@ fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .app_data(web::QueryConfig::default().error_handler(routes::body::query_error))
             .app_data(web::PathConfig::default().error_handler(routes::body::path_error))
             .configure(routes::configure)
-            .default_service(web::to(|| async {
-                Err::<&str, _>(ApiError::route_not_found())
-            }))
+            .default_service(web::to(crate::method_not_allowed::fallback))
             .wrap(cors(&origins))
             .wrap(from_fn(audit::middleware))
             .wrap(from_fn(headers::middleware))

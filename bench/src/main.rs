@@ -53,6 +53,10 @@ async fn cli(args: Vec<String>) -> i32 {
                 println!("usage: bacowr-bench [all|p1..p6 …] [--runs N] [--quick] [--out FILE]");
                 return 0;
             }
+            "-V" | "--version" => {
+                println!("bacowr-bench {}", env!("CARGO_PKG_VERSION"));
+                return 0;
+            }
             other => {
                 eprintln!("bacowr-bench: unknown argument {other:?} (see --help)");
                 return 2;

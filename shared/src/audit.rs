@@ -22,6 +22,8 @@ pub mod events {
     /// An authenticated caller without the scope or role a route needs.
     pub const ACCESS_DENIED: &str = "access.denied";
     pub const RATE_LIMITED: &str = "rate_limited";
+    /// A mutating request to a path no route serves (probes, scanners); kept without its body.
+    pub const UNKNOWN_ROUTE: &str = "route.unknown";
     /// Spend, tokens or jobs passed 80% of a quota or budget.
     pub const BUDGET_ALERT: &str = "budget.alert";
     /// A batch or job refused, or a job stopped, because a quota or budget is used up.
@@ -65,7 +67,10 @@ impl Entry {
 }
 
 pub async fn record(db: &impl ConnectionTrait, entry: Entry) -> Result<(), DbErr> {
-    let clip = |s: Option<String>, n: usize| s.map(|s| s.chars().take(n).collect::<String>());
+    // Postgres refuses U+0000 in text and JSON alike: a request that carried one (and was
+    // refused for it) must still be on record, so it is replaced, never a reason to lose the row.
+    let clip =
+        |s: Option<String>, n: usize| s.map(|s| unnul(&s).chars().take(n).collect::<String>());
     audit_log::Entity::insert(audit_log::ActiveModel {
         id: Set(AuditLogId::new().uuid()),
         org_id: Set(entry.org_id),
@@ -81,13 +86,34 @@ pub async fn record(db: &impl ConnectionTrait, entry: Entry) -> Result<(), DbErr
         status: Set(entry.status.map(i32::from)),
         ip: Set(clip(entry.ip, 64)),
         user_agent: Set(clip(entry.user_agent, 300)),
-        body: Set(entry.body),
+        body: Set(entry.body.map(unnul_value)),
         detail: Set(clip(entry.detail, 2000)),
         created_at: Set(Utc::now()),
     })
     .exec_without_returning(db)
     .await?;
     Ok(())
+}
+
+fn unnul(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('\0') {
+        std::borrow::Cow::Owned(s.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+fn unnul_value(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(unnul(&s).into_owned()),
+        Value::Array(items) => Value::Array(items.into_iter().map(unnul_value).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (unnul(&k).into_owned(), unnul_value(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// Field names whose values are secrets, compared without case, `-` or `_`.

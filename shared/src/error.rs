@@ -13,6 +13,8 @@ pub enum ErrorCode {
     Unauthorized,
     Forbidden,
     NotFound,
+    /// The path exists but not with this method (405); `Allow` lists the methods it has.
+    MethodNotAllowed,
     /// The same `Idempotency-Key` was used with a different request.
     IdempotencyConflict,
     Conflict,

@@ -5,8 +5,27 @@
 
 use bacowr_shared::{config::Settings, telemetry};
 
+const USAGE: &str = "usage: bacowr-worker [run | health | --help | --version]\n\
+    Runs the workers until SIGTERM/SIGINT; configuration from BACOWR_CONFIG and BACOWR_* (README).";
+
 #[tokio::main]
 async fn main() {
+    // Before anything else: `--help` must never start a worker.
+    match std::env::args().nth(1).as_deref() {
+        None | Some("run" | "health") => {}
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            return;
+        }
+        Some("-V" | "--version" | "version") => {
+            println!("bacowr-worker {}", env!("CARGO_PKG_VERSION"));
+            return;
+        }
+        Some(other) => {
+            eprintln!("bacowr-worker: unknown argument {other:?}\n{USAGE}");
+            std::process::exit(2);
+        }
+    }
     let settings = Settings::load().unwrap_or_else(|e| {
         eprintln!("bacowr-worker: {e}");
         std::process::exit(2)

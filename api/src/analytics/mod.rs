@@ -43,9 +43,11 @@ pub const MAX_DAYS: i64 = 366;
 pub struct RangeParams {
     /// Start, inclusive: an RFC 3339 date (`2026-11-01`, midnight UTC) or date-time
     /// (`2026-11-01T08:00:00Z`). Default: 30 days before `to`.
+    #[param(example = "2026-11-01")]
     pub from: Option<String>,
     /// End: a date includes that whole day (UTC); a date-time is exclusive. Default: now.
     /// At most 366 days after `from`.
+    #[param(example = "2026-11-30")]
     pub to: Option<String>,
 }
 

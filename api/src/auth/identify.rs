@@ -118,11 +118,16 @@ async fn access_token(state: &AppState, token: &str) -> Result<Caller, ApiError>
         .await?
         .filter(|s| s.user_id == user_id.uuid() && s.revoked_at.is_none())
         .ok_or_else(|| ApiError::unauthorized("this session has ended; sign in again"))?;
+    // A token whose organization isn't its user's (or its session's) was not issued by us
+    // as it stands: invalid, not a disabled account.
     let user = user::Entity::find_by_id(user_id.uuid())
         .one(&state.db)
         .await?
-        .filter(|u| u.active && u.org_id == org_id.uuid() && session.org_id == u.org_id)
-        .ok_or_else(|| ApiError::unauthorized("this account is disabled"))?;
+        .filter(|u| u.org_id == org_id.uuid() && session.org_id == u.org_id)
+        .ok_or_else(invalid)?;
+    if !user.active {
+        return Err(ApiError::unauthorized("this account is disabled"));
+    }
     let role = Role::parse(&user.role).ok_or_else(|| ApiError::internal("unknown role"))?;
     Ok(Caller {
         org_id,

@@ -9,6 +9,13 @@ fn yaml_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
+/// Text that came from users (anchors, names) or a model, made inert for Markdown renderers,
+/// which pass raw HTML through: `<` as `&lt;` means no tag survives, and every renderer shows
+/// the entity as `<`. (`>` alone opens nothing and marks block quotes, so it stays.)
+fn inert(text: &str) -> String {
+    text.replace('<', "&lt;")
+}
+
 /// The body with the title as its heading, unless the model already opened with one.
 pub fn document_body(row: &ExportRow) -> String {
     let body = row.article.body_markdown.trim();
@@ -57,7 +64,8 @@ pub fn render(row: &ExportRow) -> String {
         out.push('\n');
     }
     out.push_str("---\n\n");
-    out.push_str(&document_body(row));
+    // The HTML and DOCX exports escape as they render; the .md file is read by renderers.
+    out.push_str(&inert(&document_body(row)));
     out
 }
 
@@ -68,5 +76,13 @@ mod tests {
     #[test]
     fn front_matter_values_are_quoted() {
         assert_eq!(yaml_str("a: \"b\"\n#c"), r##""a: \"b\"\n#c""##);
+    }
+
+    #[test]
+    fn html_from_users_is_inert() {
+        assert_eq!(
+            inert("[<script>alert(1)</script>](https://x.se)\n> quote"),
+            "[&lt;script>alert(1)&lt;/script>](https://x.se)\n> quote"
+        );
     }
 }

@@ -12,6 +12,18 @@ enum Column {
     Language,
 }
 
+impl Column {
+    /// The JSON field a column fills, as errors name it.
+    fn field(self) -> &'static str {
+        match self {
+            Self::Publisher => "publisher_domain",
+            Self::Target => "target_url",
+            Self::Anchor => "anchor_text",
+            Self::Language => "language",
+        }
+    }
+}
+
 fn column(name: &str) -> Option<Column> {
     match name
         .trim()
@@ -35,6 +47,34 @@ fn delimiter(body: &[u8]) -> u8 {
         .max_by_key(|&d| count(d))
         .filter(|&d| count(d) > 0)
         .unwrap_or(b',')
+}
+
+/// The line a spreadsheet shows for the record starting at byte `start`: line breaks before it
+/// counted once each (CRLF, LF or CR), blank lines included, breaks inside quoted cells not.
+fn spreadsheet_line(body: &[u8], start: u64) -> u64 {
+    let start = usize::try_from(start).unwrap_or(usize::MAX).min(body.len());
+    // The reader may place a record's start on the line break that ends the previous one.
+    let start = start
+        + body[start..]
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+    let (mut line, mut quoted, mut i) = (1u64, false, 0);
+    while i < start {
+        match body[i] {
+            b'"' => quoted = !quoted,
+            b'\r' if !quoted => {
+                line += 1;
+                if body.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            b'\n' if !quoted => line += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    line
 }
 
 fn header_error(message: String) -> ApiError {
@@ -98,13 +138,13 @@ pub(super) fn parse(body: &[u8]) -> Result<(Vec<RawLink>, Vec<FieldError>), ApiE
                     field: format!("links[{row}]"),
                     message: format!("unreadable CSV row: {e}"),
                     row: Some(row),
-                    line: e.position().map(|p| p.line()),
+                    line: e.position().map(|p| spreadsheet_line(body, p.byte())),
                 });
                 links.push(RawLink::skipped_at(None));
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line());
+        let line = record.position().map(|p| spreadsheet_line(body, p.byte()));
         if record.iter().all(|f| f.trim().is_empty()) {
             continue; // blank lines, common at the end of exported sheets
         }
@@ -125,6 +165,15 @@ pub(super) fn parse(body: &[u8]) -> Result<(Vec<RawLink>, Vec<FieldError>), ApiE
         let mut link = RawLink::skipped_at(line);
         link.malformed = false;
         for (col, value) in columns.iter().zip(record.iter()) {
+            if let Some(message) = super::strict::control_character(value) {
+                errors.push(FieldError {
+                    field: format!("links[{row}].{}", col.field()),
+                    message,
+                    row: Some(row),
+                    line,
+                });
+                link.malformed = true;
+            }
             let value = value.to_owned();
             match col {
                 Column::Publisher => link.publisher_domain = value,

@@ -10,15 +10,17 @@ pub struct SubmitBatch {
     /// A label for the batch, e.g. the client and month.
     #[schema(example = "Acme: November links", max_length = 200)]
     pub name: Option<String>,
-    /// 1 to 1,000 link assignments (configurable).
+    /// 1 to 1,000 link assignments (`api.max_links_per_batch`, 1,000 by default).
+    #[schema(min_items = 1, max_items = 1000)]
     pub links: Vec<LinkInput>,
     /// The QC profile and per-batch threshold overrides.
     pub qc: Option<QcInput>,
     /// Language for links whose own field, publisher TLD and target page say nothing.
     #[schema(example = "sv")]
     pub default_language: Option<String>,
-    /// Deployments this batch may use, in order: a chain, or one name to pin a provider.
-    #[schema(example = json!(["claude", "gpt"]))]
+    /// Deployments this batch may use, in order: a chain, or one name to pin a provider. Each
+    /// must be a configured deployment.
+    #[schema(example = json!(["claude", "gpt"]), min_items = 1)]
     pub providers: Option<Vec<String>>,
 }
 
@@ -44,9 +46,7 @@ fn bad_body(message: String) -> ApiError {
 }
 
 fn read_json(body: &[u8]) -> Result<Value, ApiError> {
-    // Files saved by Windows tools often start with a UTF-8 byte-order mark.
-    let body = body.strip_prefix(b"\xef\xbb\xbf").unwrap_or(body);
-    serde_json::from_slice(body).map_err(|e| bad_body(format!("the body is not valid JSON: {e}")))
+    super::strict::parse_object(body).map(Value::Object)
 }
 
 /// The batch name, the links in order, the batch options, and the structural errors found.

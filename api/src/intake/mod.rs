@@ -4,6 +4,7 @@
 mod csv;
 mod json;
 mod options;
+pub mod strict;
 
 use bacowr_shared::domain::LinkAssignment;
 

@@ -32,7 +32,7 @@ pub struct BatchOptions {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct QcInput {
     /// `standard` (default) or `long_form`.
-    #[schema(example = "standard")]
+    #[schema(schema_with = crate::openapi::schemas::qc_profile_or_null, example = "standard")]
     pub profile: Option<String>,
     /// Any thresholds of the profile to change for this batch, e.g. `{"min_words": 700}`.
     #[schema(value_type = Option<Object>, example = json!({"max_words": 950, "max_regenerations": 1}))]

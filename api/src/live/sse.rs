@@ -32,16 +32,19 @@ use crate::{
 #[utoipa::path(
     get,
     path = "/api/v1/batches/{id}/events",
+    operation_id = "stream_batch_events",
     tag = "live",
     params(
-        ("id" = String, Path, description = "The batch id (`batch_…`)"),
+        ("id" = BatchId, Path, description = "The batch's id (`batch_…`)"),
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (sent by EventSource on reconnect)"),
         ResumeParams,
     ),
     responses(
-        (status = 200, description = "Server-Sent Events: `id:` stream id, `event:` kind, `data:` LiveEvent JSON; `event: reset` with a ResetMessage when events were lost", content_type = "text/event-stream", body = LiveEvent),
+        (status = 200, description = "A `text/event-stream` that stays open. It starts with `retry: <ms>`; then one frame per event: `id:` the stream id, `event:` the kind (`job.queued`, `job.started`, `job.stage`, `job.succeeded`, `job.needs_review`, `job.failed`, `job.cancelled`, `batch.status`, `review.changed`), `data:` the `LiveEvent` JSON on one line; `event: reset` with a `ResetMessage` as `data:` when events after the resume id are no longer retained; `: heartbeat` comments when idle",
+            headers(("Cache-Control" = String, description = "`no-cache`")),
+            content_type = "text/event-stream", body = String,
+            example = json!("retry: 3000\n: connected\n\nid: 1730539800000-0\nevent: job.started\ndata: {\"id\":\"1730539800000-0\",\"kind\":\"job.started\",\"org_id\":\"org_0192f0c4e5a27b6c8d9e0f1a2b3c4d5e\",\"batch_id\":\"batch_0192f0c4e5a27b6c8d9e0f1a2b3c4d5e\",\"job_id\":\"job_0192f0c4e5a27b6c8d9e0f1a2b3c4d60\",\"status\":\"running\",\"data\":{},\"at\":\"2026-11-02T09:30:02Z\"}\n\n: heartbeat\n\n")),
         (status = 400, description = "bad batch id or event id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such batch in this organization", body = ErrorBody),
     )
 )]

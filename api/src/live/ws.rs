@@ -28,12 +28,17 @@ use crate::{
 #[utoipa::path(
     get,
     path = "/api/v1/ws/batches/{id}",
+    operation_id = "open_batch_socket",
     tag = "live",
-    params(("id" = String, Path, description = "The batch id (`batch_…`)"), ResumeParams),
+    params(("id" = BatchId, Path, description = "The batch's id (`batch_…`)"), ResumeParams),
     responses(
-        (status = 101, description = "WebSocket: one LiveEvent JSON per text message", body = bacowr_shared::events::LiveEvent),
-        (status = 400, description = "bad id, event id, or not a WebSocket handshake", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 101, description = "Switching Protocols: the WebSocket is open. The server sends one text message per event, a `LiveEvent` JSON (the same as the SSE `data:`), or a `ResetMessage` (`\"kind\": \"reset\"`) when events after the resume id are no longer retained; it pings every heartbeat and closes a connection whose pongs stop. Clients send nothing but pings, pongs and close frames",
+            headers(
+                ("Upgrade" = String, description = "`websocket`"),
+                ("Connection" = String, description = "`Upgrade`"),
+                ("Sec-WebSocket-Accept" = String, description = "The handshake answer to `Sec-WebSocket-Key`"),
+            )),
+        (status = 400, description = "bad id or event id, or not a WebSocket handshake (`Upgrade: websocket`, `Sec-WebSocket-Key`, `Sec-WebSocket-Version: 13`)", body = ErrorBody),
         (status = 404, description = "no such batch in this organization", body = ErrorBody),
     )
 )]
@@ -58,12 +63,17 @@ pub async fn batch_socket(
 #[utoipa::path(
     get,
     path = "/api/v1/ws/jobs/{id}",
+    operation_id = "open_job_socket",
     tag = "live",
-    params(("id" = String, Path, description = "The job id (`job_…`)"), ResumeParams),
+    params(("id" = JobId, Path, description = "The job's id (`job_…`)"), ResumeParams),
     responses(
-        (status = 101, description = "WebSocket: one LiveEvent JSON per text message", body = bacowr_shared::events::LiveEvent),
-        (status = 400, description = "bad id, event id, or not a WebSocket handshake", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 101, description = "Switching Protocols: the WebSocket is open. The server sends one text message per event, a `LiveEvent` JSON (the same as the SSE `data:`), or a `ResetMessage` (`\"kind\": \"reset\"`) when events after the resume id are no longer retained; it pings every heartbeat and closes a connection whose pongs stop. Clients send nothing but pings, pongs and close frames",
+            headers(
+                ("Upgrade" = String, description = "`websocket`"),
+                ("Connection" = String, description = "`Upgrade`"),
+                ("Sec-WebSocket-Accept" = String, description = "The handshake answer to `Sec-WebSocket-Key`"),
+            )),
+        (status = 400, description = "bad id or event id, or not a WebSocket handshake (`Upgrade: websocket`, `Sec-WebSocket-Key`, `Sec-WebSocket-Version: 13`)", body = ErrorBody),
         (status = 404, description = "no such job in this organization", body = ErrorBody),
     )
 )]

@@ -73,8 +73,20 @@ pub async fn middleware(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
+    // Requests to no route come from probes and scanners, not clients: limited per IP before
+    // anything is read or written, and kept as a bare security event (path and IP, no body),
+    // so a flood can't fill the log.
+    let unmatched = req.match_pattern().is_none();
+    if mutating
+        && unmatched
+        && let Err(limited) = crate::auth::unauthenticated(&state, req.request()).await
+    {
+        let res = req.into_response(limited.error_response());
+        write_entry(&state, &res, None, &content_type, None, true).await;
+        return Ok(res.map_into_right_body());
+    }
     let mut body = None;
-    if mutating {
+    if mutating && !unmatched {
         let limit = state.settings.api.max_body_bytes;
         match take_body(&mut req, limit).await {
             Ok(bytes) => {
@@ -84,13 +96,30 @@ pub async fn middleware(
             Err(answer) => return Ok(req.into_response(answer).map_into_right_body()),
         }
     }
-    let ip = client_ip(&state, req.request());
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let res = next.call(req).await?;
+    write_entry(&state, &res, body, &content_type, user_agent, unmatched).await;
+    Ok(res.map_into_left_body())
+}
+
+/// Writes the request's audit entry, if it needs one.
+async fn write_entry<B>(
+    state: &AppState,
+    res: &ServiceResponse<B>,
+    body: Option<web::Bytes>,
+    content_type: &str,
+    user_agent: Option<String>,
+    unmatched: bool,
+) {
+    let ip = client_ip(state, res.request());
+    let mutating = !matches!(
+        *res.request().method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
 
     let status = res.status().as_u16();
     let request = res.request();
@@ -104,6 +133,7 @@ pub async fn middleware(
         401 => Some(events::AUTH_FAILED),
         403 => Some(events::ACCESS_DENIED),
         429 => Some(events::RATE_LIMITED),
+        _ if unmatched && mutating => Some(events::UNKNOWN_ROUTE),
         _ => None,
     });
     if security == Some(events::RATE_LIMITED) {
@@ -112,11 +142,11 @@ pub async fn middleware(
             .get::<Decision>()
             .is_none_or(|d| state.limiter.should_report(d));
         if !first {
-            return Ok(res.map_into_left_body());
+            return;
         }
     }
     if security.is_none() && !mutating {
-        return Ok(res.map_into_left_body());
+        return;
     }
     let resource = request
         .match_info()
@@ -142,9 +172,12 @@ pub async fn middleware(
         status: Some(status),
         ip: Some(ip),
         user_agent,
-        body: body.and_then(|b| {
-            audit::sanitize_body(&content_type, &b, state.settings.audit.body_max_bytes)
-        }),
+        // Only what a known caller sent: an anonymous body is anyone's to make up.
+        body: body
+            .filter(|_| caller.is_some() || note.actor.is_some())
+            .and_then(|b| {
+                audit::sanitize_body(content_type, &b, state.settings.audit.body_max_bytes)
+            }),
         detail: note.detail.or_else(|| {
             res.response()
                 .error()
@@ -155,5 +188,4 @@ pub async fn middleware(
     if let Err(e) = audit::record(&state.db, entry).await {
         tracing::error!(error = %e, "writing the audit log failed");
     }
-    Ok(res.map_into_left_body())
 }

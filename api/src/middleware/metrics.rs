@@ -15,6 +15,23 @@ use crate::state::AppState;
 /// The label for paths no route serves: raw paths would make the label set unbounded.
 const UNMATCHED: &str = "unmatched";
 
+/// The method label: the standard methods by name, anything a client made up as `other`
+/// (any token is a valid HTTP method, so raw methods would make the label set unbounded).
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
+    }
+}
+
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -36,7 +53,7 @@ pub async fn middleware(
         };
         metrics.observe(
             route.as_deref().unwrap_or(UNMATCHED),
-            method.as_str(),
+            method_label(&method),
             status,
             started.elapsed(),
         );

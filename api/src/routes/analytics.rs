@@ -23,12 +23,12 @@ use crate::{
 #[utoipa::path(
     get,
     path = "/api/v1/analytics/jobs",
+    operation_id = "get_job_analytics",
     tag = "analytics",
     params(RangeParams),
     responses(
-        (status = 200, body = JobAnalytics),
-        (status = 400, description = "bad `from` or `to`, or a range over 366 days", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "the job report for the range", body = JobAnalytics),
+        (status = 400, description = "bad `from` or `to`, `from` not before `to`, or a range over 366 days", body = ErrorBody),
     )
 )]
 #[get("/analytics/jobs")]
@@ -47,11 +47,13 @@ pub async fn jobs(
 #[into_params(parameter_in = Query)]
 pub struct BacklinkParams {
     /// Start, inclusive: an RFC 3339 date or date-time. Default: 30 days before `to`.
+    #[param(example = "2026-11-01")]
     pub from: Option<String>,
     /// End: a date includes that whole day (UTC); a date-time is exclusive. Default: now.
+    #[param(example = "2026-11-30")]
     pub to: Option<String>,
     /// Domains listed per dimension, 1-1000 (default 100), most links first.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<String>,
 }
 
@@ -60,12 +62,12 @@ pub struct BacklinkParams {
 #[utoipa::path(
     get,
     path = "/api/v1/analytics/backlinks",
+    operation_id = "get_backlink_analytics",
     tag = "analytics",
     params(BacklinkParams),
     responses(
-        (status = 200, body = BacklinkAnalytics),
-        (status = 400, description = "bad `from`, `to` or `limit`", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "the backlink report for the range", body = BacklinkAnalytics),
+        (status = 400, description = "bad `from`, `to` or `limit`, `from` not before `to`, or a range over 366 days", body = ErrorBody),
     )
 )]
 #[get("/analytics/backlinks")]
@@ -107,12 +109,12 @@ pub async fn backlinks(
 #[utoipa::path(
     get,
     path = "/api/v1/analytics/costs",
+    operation_id = "get_cost_analytics",
     tag = "analytics",
     params(RangeParams),
     responses(
-        (status = 200, body = CostAnalytics),
-        (status = 400, description = "bad `from` or `to`, or a range over 366 days", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "the cost report for the range", body = CostAnalytics),
+        (status = 400, description = "bad `from` or `to`, `from` not before `to`, or a range over 366 days", body = ErrorBody),
     )
 )]
 #[get("/analytics/costs")]

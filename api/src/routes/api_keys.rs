@@ -24,10 +24,13 @@ use crate::{
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "agency sheet sync", "scopes": ["batches:read", "batches:write"], "expires_at": "2027-06-30T00:00:00Z"}))]
 pub struct CreateApiKey {
-    /// What the key is for, e.g. "agency sheet sync".
+    /// What the key is for, e.g. "agency sheet sync": 1-200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// At least one; never more than the creator holds.
+    #[schema(value_type = Vec<Scope>, min_items = 1)]
     pub scopes: Vec<String>,
     /// When the key stops working; omit for a key that doesn't expire.
     pub expires_at: Option<DateTime<Utc>>,
@@ -35,7 +38,6 @@ pub struct CreateApiKey {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiKeyView {
-    #[schema(value_type = String, example = "key_01890a5d5a7c7a8b9c0d1e2f3a4b5c6d")]
     pub id: ApiKeyId,
     pub name: String,
     /// The key's first characters, to tell keys apart.
@@ -45,7 +47,6 @@ pub struct ApiKeyView {
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
-    #[schema(value_type = Option<String>)]
     pub created_by: Option<UserId>,
 }
 
@@ -83,20 +84,21 @@ fn view(k: api_key::Model) -> ApiKeyView {
 #[utoipa::path(
     post,
     path = "/api/v1/api-keys",
+    operation_id = "create_api_key",
     tag = "api-keys",
     request_body = CreateApiKey,
     responses(
-        (status = 201, description = "created; `api_key` is shown this once", body = CreatedApiKey),
+        (status = 201, description = "created; `api_key` is shown this once", body = CreatedApiKey,
+            example = json!({"id": "key_0192f0c4e5a27b6c8d9e0f1a2b3c4d5e", "name": "agency sheet sync", "prefix": "bcw_3f9a1c2e", "scopes": ["batches:read", "batches:write"], "created_at": "2026-11-02T09:30:00Z", "expires_at": "2027-06-30T00:00:00Z", "last_used_at": null, "revoked_at": null, "created_by": "user_0192f0c4e5a27b6c8d9e0f1a2b3c4d5f", "api_key": "bcw_3f9a1c2e7b4d5a6c8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b"})),
         (status = 400, description = "bad name, scope or expiry; `field` names it", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "needs `admin`, or asks for a scope the creator lacks", body = ErrorBody),
+        (status = 403, description = "needs `admin`, or asks for a scope the creator lacks (`field`: `scopes`)", body = ErrorBody),
     )
 )]
 #[post("/api-keys")]
 pub async fn create_api_key(
     caller: Authorized<Admin>,
     state: web::Data<AppState>,
-    body: web::Json<CreateApiKey>,
+    body: crate::intake::strict::StrictJson<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let name = body.name.trim();
@@ -168,11 +170,10 @@ pub async fn create_api_key(
 #[utoipa::path(
     get,
     path = "/api/v1/api-keys",
+    operation_id = "list_api_keys",
     tag = "api-keys",
     responses(
-        (status = 200, body = ApiKeyList),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 200, description = "every key of the organization, newest first", body = ApiKeyList),
     )
 )]
 #[get("/api-keys")]
@@ -194,13 +195,12 @@ pub async fn list_api_keys(
 #[utoipa::path(
     delete,
     path = "/api/v1/api-keys/{key_id}",
+    operation_id = "revoke_api_key",
     tag = "api-keys",
-    params(("key_id" = String, Path, description = "`key_…`")),
+    params(("key_id" = ApiKeyId, Path, description = "The key's id (`key_…`)")),
     responses(
-        (status = 204, description = "revoked"),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 204, description = "revoked (or already revoked)"),
+        (status = 400, description = "malformed id", body = ErrorBody),
         (status = 404, description = "no such key in this organization", body = ErrorBody),
     )
 )]

@@ -25,32 +25,34 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// Entries at or after this time (RFC 3339).
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-11-01T00:00:00Z")]
     pub from: Option<String>,
     /// Entries before this time (RFC 3339).
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-01T00:00:00Z")]
     pub to: Option<String>,
     /// `request`, or a security event such as `login.failed`, `access.denied`, `rate_limited`.
     pub event: Option<String>,
     /// Who acted: a `user_…` or `key_…` id.
+    #[param(pattern = "^(user|key)_[0-9a-fA-F]{32}$")]
     pub actor: Option<String>,
     /// HTTP method, e.g. `DELETE`.
     pub method: Option<String>,
     /// Response status, e.g. `403`.
-    #[param(value_type = Option<u16>)]
+    #[param(value_type = Option<u16>, minimum = 100, maximum = 599)]
     pub status: Option<String>,
     /// Items per page, 1-200 (default 50).
-    #[param(value_type = Option<u32>)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<String>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page (an `aud_…` id).
+    #[param(value_type = Option<AuditLogId>)]
     pub cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditEntryView {
-    #[schema(value_type = String, example = "aud_01890a5d5a7c7a8b9c0d1e2f3a4b5c6d")]
     pub id: AuditLogId,
     /// `request` or `security`.
+    #[schema(schema_with = crate::openapi::schemas::audit_kind)]
     pub kind: String,
     pub event: String,
     /// `user` or `api_key`.
@@ -177,13 +179,12 @@ async fn page(
 #[utoipa::path(
     get,
     path = "/api/v1/audit/logs",
+    operation_id = "list_audit_logs",
     tag = "audit",
     params(AuditParams),
     responses(
-        (status = 200, body = AuditPage),
-        (status = 400, description = "a bad filter; `field` names it", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 200, description = "a page of entries, newest first", body = AuditPage),
+        (status = 400, description = "a bad or unknown filter, limit or cursor; `field` names it", body = ErrorBody),
     )
 )]
 #[get("/audit/logs")]
@@ -200,13 +201,12 @@ pub async fn logs(
 #[utoipa::path(
     get,
     path = "/api/v1/audit/security-events",
+    operation_id = "list_security_events",
     tag = "audit",
     params(AuditParams),
     responses(
-        (status = 200, body = AuditPage),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 200, description = "a page of security events, newest first", body = AuditPage),
+        (status = 400, description = "a bad or unknown filter, limit or cursor; `field` names it", body = ErrorBody),
     )
 )]
 #[get("/audit/security-events")]

@@ -20,16 +20,26 @@ use crate::{
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"organization": "Acme Media", "email": "anna@acme.example", "password": "correct horse battery staple", "name": "Anna Berg"}))]
 pub struct RegisterRequest {
-    /// The new organization's name.
+    /// The new organization's name, 1-200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub organization: String,
+    /// The owner's email address: the sign-in name.
+    #[schema(example = "anna@acme.example")]
     pub email: String,
+    /// At least `auth.min_password_len` characters (12 by default, never under 8), at most
+    /// 256, and not the email address.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
+    /// At most 200 characters.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "anna@acme.example", "password": "correct horse battery staple"}))]
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
@@ -43,9 +53,7 @@ pub struct RefreshRequest {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Registered {
-    #[schema(value_type = String, example = "org_01890a5d5a7c7a8b9c0d1e2f3a4b5c6d")]
     pub organization_id: OrgId,
-    #[schema(value_type = String)]
     pub user_id: UserId,
     #[serde(flatten)]
     pub tokens: Tokens,
@@ -61,10 +69,12 @@ fn refused(req: &HttpRequest, r: Refused) -> ApiError {
 #[utoipa::path(
     post,
     path = "/api/v1/auth/register",
+    operation_id = "register",
     tag = "auth",
     request_body = RegisterRequest,
     responses(
-        (status = 201, description = "organization and owner created; tokens issued", body = Registered),
+        (status = 201, description = "organization and owner created; tokens issued", body = Registered,
+            example = json!({"organization_id": "org_0192f0c4e5a27b6c8d9e0f1a2b3c4d5e", "user_id": "user_0192f0c4e5a27b6c8d9e0f1a2b3c4d5f", "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyXzAxOTJmMGM0In0.c2lnbmF0dXJl", "token_type": "Bearer", "expires_in": 900, "refresh_token": "bcr_5f1c0e9a7b3d4c2e8f6a0b1c2d3e4f5a6b7c8d9e0f1a2b3c", "refresh_expires_in": 604800})),
         (status = 400, description = "bad email, password or organization name; `field` names it", body = ErrorBody),
         (status = 403, description = "registration is disabled on this deployment", body = ErrorBody),
         (status = 409, description = "the email address already has an account", body = ErrorBody),
@@ -75,7 +85,7 @@ fn refused(req: &HttpRequest, r: Refused) -> ApiError {
 pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<RegisterRequest>,
+    body: crate::intake::strict::StrictJson<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth::unauthenticated(&state, &req).await?;
     if !state.settings.auth.registration_enabled {
@@ -125,10 +135,11 @@ pub fn clean_name(name: Option<String>) -> Result<Option<String>, ApiError> {
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
+    operation_id = "login",
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, body = Tokens),
+        (status = 200, description = "signed in: an access and a refresh token", body = Tokens, example = json!({"access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyXzAxOTJmMGM0In0.c2lnbmF0dXJl", "token_type": "Bearer", "expires_in": 900, "refresh_token": "bcr_5f1c0e9a7b3d4c2e8f6a0b1c2d3e4f5a6b7c8d9e0f1a2b3c", "refresh_expires_in": 604800})),
         (status = 400, description = "malformed email", body = ErrorBody),
         (status = 401, description = "wrong email or password (the same answer for both)", body = ErrorBody),
         (status = 429, description = "too many attempts from this address or at this account", body = ErrorBody),
@@ -138,7 +149,7 @@ pub fn clean_name(name: Option<String>) -> Result<Option<String>, ApiError> {
 pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
+    body: crate::intake::strict::StrictJson<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let email = accounts::parse_email("email", &body.email)?;
@@ -165,19 +176,20 @@ pub async fn login(
 #[utoipa::path(
     post,
     path = "/api/v1/auth/refresh",
+    operation_id = "refresh_tokens",
     tag = "auth",
     request_body = RefreshRequest,
     responses(
-        (status = 200, body = Tokens),
+        (status = 200, description = "a new access and refresh token; the one sent is spent", body = Tokens, example = json!({"access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyXzAxOTJmMGM0In0.c2lnbmF0dXJl", "token_type": "Bearer", "expires_in": 900, "refresh_token": "bcr_5f1c0e9a7b3d4c2e8f6a0b1c2d3e4f5a6b7c8d9e0f1a2b3c", "refresh_expires_in": 604800})),
         (status = 401, description = "unknown, expired, reused or revoked refresh token", body = ErrorBody),
-        (status = 429, body = ErrorBody),
+        (status = 429, description = "too many unauthenticated requests from this address", body = ErrorBody),
     )
 )]
 #[post("/auth/refresh")]
 pub async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: crate::intake::strict::StrictJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     auth::unauthenticated(&state, &req).await?;
     let (tokens, note) = accounts::refresh(&state, body.refresh_token.trim())
@@ -191,11 +203,11 @@ pub async fn refresh(
 #[utoipa::path(
     post,
     path = "/api/v1/auth/logout",
+    operation_id = "logout",
     tag = "auth",
     responses(
         (status = 204, description = "the session is over"),
         (status = 400, description = "an API key has no session; revoke it with DELETE /api/v1/api-keys/{key_id}", body = ErrorBody),
-        (status = 401, body = ErrorBody),
     )
 )]
 #[post("/auth/logout")]
@@ -215,17 +227,15 @@ pub async fn logout(
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeView {
-    #[schema(value_type = String)]
     pub organization_id: OrgId,
     pub organization_name: String,
     /// `user` or `api_key`.
+    #[schema(schema_with = crate::openapi::schemas::caller_kind)]
     pub kind: &'static str,
-    #[schema(value_type = Option<String>)]
     pub user_id: Option<UserId>,
     pub email: Option<String>,
     pub name: Option<String>,
     pub role: Option<Role>,
-    #[schema(value_type = Option<String>)]
     pub api_key_id: Option<ApiKeyId>,
     pub api_key_name: Option<String>,
     pub scopes: Vec<Scope>,
@@ -235,8 +245,9 @@ pub struct MeView {
 #[utoipa::path(
     get,
     path = "/api/v1/me",
+    operation_id = "get_me",
     tag = "auth",
-    responses((status = 200, body = MeView), (status = 401, body = ErrorBody))
+    responses((status = 200, description = "the caller: organization, user or key, role, scopes", body = MeView))
 )]
 #[get("/me")]
 pub async fn me(

@@ -33,26 +33,29 @@ const CSV_EXAMPLE: &str =
 #[utoipa::path(
     post,
     path = "/api/v1/batches",
+    operation_id = "submit_batch",
     tag = "batches",
     params(
-        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for retries of the same request"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for retries of the same request: 1-255 printable ASCII characters", min_length = 1, max_length = 255),
         SubmitParams,
     ),
-    request_body(content(
-        (intake::SubmitBatch = "application/json"),
-        (String = "text/csv", example = json!(CSV_EXAMPLE)),
-    )),
+    request_body(
+        description = "The links, as a JSON `SubmitBatch` or as CSV with a header row `publisher,target,anchor[,language]` (or the JSON field names); CSV takes the batch options from the query string",
+        content(
+            (intake::SubmitBatch = "application/json", example = crate::openapi::examples::submit_batch),
+            (String = "text/csv", example = json!(CSV_EXAMPLE)),
+        ),
+    ),
     responses(
-        (status = 202, description = "accepted; the jobs are queued", body = BatchView),
-        (status = 200, description = "`dry_run=true`: validated, nothing created; the estimate", body = crate::services::estimate::Estimate),
-        (status = 400, description = "malformed body or CSV header", body = ErrorBody),
-        (status = 401, description = "missing or unknown API key", body = ErrorBody),
+        (status = 202, description = "accepted; the jobs are queued", body = BatchView, example = crate::openapi::examples::batch),
+        (status = 200, description = "`dry_run=true`: validated, nothing created; the estimate", body = crate::services::estimate::Estimate, example = crate::openapi::examples::estimate),
+        (status = 400, description = "malformed JSON or CSV header, a bad `dry_run` or `Idempotency-Key`; `field` names it", body = ErrorBody),
         (status = 402, description = "the expected figures exceed what is left of a quota or budget; `field` names it, `quota` has the numbers; nothing created", body = ErrorBody),
-        (status = 409, description = "Idempotency-Key reused with another request", body = ErrorBody),
-        (status = 413, description = "body too large", body = ErrorBody),
-        (status = 415, description = "neither JSON nor CSV", body = ErrorBody),
-        (status = 422, description = "invalid links; every one is named", body = ErrorBody),
-        (status = 503, description = "Postgres or Redis unavailable", body = ErrorBody),
+        (status = 409, description = "the `Idempotency-Key` was used with a different request (`error_code`: `idempotency_conflict`)", body = ErrorBody),
+        (status = 415, description = "neither JSON (`application/json`, `…+json`) nor CSV (`text/csv`, `application/csv`)", body = ErrorBody),
+        (status = 422, description = "invalid links or options; every bad row and field is named in `errors`", body = ErrorBody),
+        (status = 429, description = "a rate limit is reached: requests per minute, or (unless `dry_run`) the stricter budget for submissions, retries and regenerations; retry after `Retry-After` seconds", body = ErrorBody),
+        (status = 503, description = "the database or the queue (Redis) is unreachable; nothing was created; retry after `Retry-After` seconds", body = ErrorBody),
     )
 )]
 #[post("/batches")]
@@ -114,12 +117,12 @@ pub async fn submit(
 #[utoipa::path(
     get,
     path = "/api/v1/batches/{batch_id}",
+    operation_id = "get_batch",
     tag = "batches",
-    params(("batch_id" = BatchId, Path)),
+    params(("batch_id" = BatchId, Path, description = "The batch's id (`batch_…`)")),
     responses(
-        (status = 200, body = BatchView),
+        (status = 200, description = "the batch", body = BatchView, example = crate::openapi::examples::batch),
         (status = 400, description = "malformed id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such batch in this organization", body = ErrorBody),
     )
 )]
@@ -152,12 +155,12 @@ pub(crate) async fn find_batch(
 #[utoipa::path(
     get,
     path = "/api/v1/batches",
+    operation_id = "list_batches",
     tag = "batches",
     params(ListParams),
     responses(
-        (status = 200, body = BatchPage),
-        (status = 400, description = "bad limit or cursor", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "a page of batches, newest first", body = BatchPage),
+        (status = 400, description = "bad limit or cursor (a `batch_…` id)", body = ErrorBody),
     )
 )]
 #[get("/batches")]
@@ -190,12 +193,12 @@ pub async fn list_batches(
 #[utoipa::path(
     get,
     path = "/api/v1/batches/{batch_id}/jobs",
+    operation_id = "list_batch_jobs",
     tag = "batches",
-    params(("batch_id" = BatchId, Path), JobListParams),
+    params(("batch_id" = BatchId, Path, description = "The batch's id (`batch_…`)"), JobListParams),
     responses(
-        (status = 200, body = JobPage),
+        (status = 200, description = "a page of the batch's jobs, in submission order", body = JobPage),
         (status = 400, description = "bad id, status, limit or cursor", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such batch in this organization", body = ErrorBody),
     )
 )]

@@ -56,13 +56,13 @@ pub struct BatchCallsView {
 #[utoipa::path(
     get,
     path = "/api/v1/batches/{batch_id}/calls",
+    operation_id = "get_batch_calls",
     tag = "batches",
-    params(("batch_id" = BatchId, Path)),
+    params(("batch_id" = BatchId, Path, description = "The batch's id (`batch_…`)")),
     responses(
-        (status = 200, body = BatchCallsView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)
+        (status = 200, description = "the batch's provider calls, summed up", body = BatchCallsView),
+        (status = 400, description = "malformed id", body = ErrorBody),
+        (status = 404, description = "no such batch in this organization", body = ErrorBody),
     )
 )]
 #[get("/batches/{batch_id}/calls")]

@@ -23,15 +23,14 @@ use crate::{
 #[utoipa::path(
     post,
     path = "/api/v1/batches/{batch_id}/cancel",
+    operation_id = "cancel_batch",
     tag = "batches",
-    params(("batch_id" = BatchId, Path)),
+    params(("batch_id" = BatchId, Path, description = "The batch's id (`batch_…`)")),
     responses(
-        (status = 200, description = "cancelled", body = BatchView),
+        (status = 200, description = "cancelled (or already cancelled): the batch as it is now", body = BatchView),
         (status = 400, description = "malformed id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such batch in this organization", body = ErrorBody),
-        (status = 409, description = "the batch has already finished; `detail` names its state", body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 409, description = "the batch is neither queued nor running, or reviewers' regenerations are in progress; `detail` names the state", body = ErrorBody),
     )
 )]
 #[post("/batches/{batch_id}/cancel")]
@@ -57,15 +56,16 @@ pub struct RetryFailed {
 #[utoipa::path(
     post,
     path = "/api/v1/batches/{batch_id}/retry-failed",
+    operation_id = "retry_failed_jobs",
     tag = "batches",
-    params(("batch_id" = BatchId, Path)),
+    params(("batch_id" = BatchId, Path, description = "The batch's id (`batch_…`)")),
     responses(
         (status = 202, description = "the failed jobs are queued again", body = RetryFailed),
         (status = 400, description = "malformed id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such batch in this organization", body = ErrorBody),
         (status = 409, description = "the batch is cancelled", body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 429, description = "a rate limit is reached: requests per minute, or the stricter budget for submissions, retries and regenerations; retry after `Retry-After` seconds", body = ErrorBody),
+
     )
 )]
 #[post("/batches/{batch_id}/retry-failed")]
@@ -88,15 +88,16 @@ pub async fn retry_failed(
 #[utoipa::path(
     post,
     path = "/api/v1/jobs/{job_id}/retry",
+    operation_id = "retry_job",
     tag = "jobs",
-    params(("job_id" = JobId, Path)),
+    params(("job_id" = JobId, Path, description = "The job's id (`job_…`)")),
     responses(
         (status = 202, description = "queued again", body = JobView),
         (status = 400, description = "malformed id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such job in this organization", body = ErrorBody),
         (status = 409, description = "the job is not failed (`detail` names its state), or its batch is cancelled", body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 429, description = "a rate limit is reached: requests per minute, or the stricter budget for submissions, retries and regenerations; retry after `Retry-After` seconds", body = ErrorBody),
+
     )
 )]
 #[post("/jobs/{job_id}/retry")]

@@ -23,8 +23,8 @@ use crate::{
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
-    /// `json` (default), `csv`, `markdown`, `html` or `docx`.
-    #[param(value_type = Option<Format>)]
+    /// `json` (default), `csv`, `markdown` (also `md`), `html` or `docx`.
+    #[param(value_type = Option<Format>, default = "json")]
     pub format: Option<String>,
 }
 
@@ -45,17 +45,18 @@ pub struct ExportParams {
 #[utoipa::path(
     get,
     path = "/api/v1/batches/{batch_id}/export",
+    operation_id = "export_batch",
     tag = "batches",
-    params(("batch_id" = BatchId, Path), ExportParams),
+    params(("batch_id" = BatchId, Path, description = "The batch's id (`batch_…`)"), ExportParams),
     responses(
-        (status = 200, description = "the export, as an attachment `batch_<id>_<format>.<ext>`",
+        (status = 200, description = "the export, as an attachment `batch_<id>_<format>.<ext>`: JSON for `json`, CSV for `csv`, a zip for `markdown`, `html` and `docx`",
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"batch_<id>_<format>.<ext>\"`")),
             content(
                 (crate::export::json::ExportDocument = "application/json"),
-                (String = "text/csv"),
+                (String = "text/csv", example = json!("row,publisher_domain,target_url,anchor_text,language,title,word_count,qc_passed,deployment,provider,model,cost_usd,article_url\r\n1,bloggen.se,https://client.se/cyklar,bästa cyklarna,sv,Så väljer du rätt cykel,812,true,openai,openai,gpt-4o-mini,0.001118,https://bacowr.example/api/v1/batches/batch_0192f0c4e5a27b6c8d9e0f1a2b3c4d5e/items/item_0192f0c4e5a27b6c8d9e0f1a2b3c4d62\r\n")),
                 (crate::export::ZipArchive = "application/zip"),
             )),
         (status = 400, description = "malformed id or unknown `format`", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such batch in this organization", body = ErrorBody),
         (status = 409, description = "nothing in the batch is approved yet (`field`: `status`)", body = ErrorBody),
     )

@@ -16,9 +16,10 @@ pub struct HealthView {
 #[utoipa::path(
     get,
     path = "/health",
+    operation_id = "get_health",
     tag = "operations",
     security(()),
-    responses((status = 200, description = "alive", body = HealthView))
+    responses((status = 200, description = "alive", body = HealthView, example = json!({"status": "ok"})))
 )]
 #[get("/health")]
 pub async fn health() -> HttpResponse {
@@ -30,11 +31,12 @@ pub async fn health() -> HttpResponse {
 #[utoipa::path(
     get,
     path = "/ready",
+    operation_id = "get_readiness",
     tag = "operations",
     security(()),
     responses(
-        (status = 200, description = "ready to take work", body = HealthView),
-        (status = 503, description = "a dependency is down", body = crate::error::ErrorBody),
+        (status = 200, description = "ready to take work", body = HealthView, example = json!({"status": "ready"})),
+        (status = 503, description = "the database or Redis doesn't answer; `detail` names which", body = crate::error::ErrorBody),
     )
 )]
 #[get("/ready")]

@@ -31,16 +31,19 @@ use crate::{
 #[into_params(parameter_in = Query)]
 pub struct ItemListParams {
     /// Items per page, 1-200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<String>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page (of the same `sort`).
+    #[param(pattern = "^(qc_[0-9]+_[0-9]+|row_[0-9]+)$")]
     pub cursor: Option<String>,
     /// Only items in this review status.
     #[param(value_type = Option<ReviewStatus>)]
     pub status: Option<String>,
     /// Only items whose current version `passed` or `failed` QC.
+    #[param(schema_with = crate::openapi::schemas::qc_filter)]
     pub qc: Option<String>,
     /// `qc` (default): most failed QC checks first, then sheet order; `row`: sheet order.
+    #[param(schema_with = crate::openapi::schemas::item_sort)]
     pub sort: Option<String>,
 }
 
@@ -54,12 +57,12 @@ enum Sort {
 #[utoipa::path(
     get,
     path = "/api/v1/batches/{batch_id}/items",
+    operation_id = "list_review_items",
     tag = "review",
-    params(("batch_id" = BatchId, Path), ItemListParams),
+    params(("batch_id" = BatchId, Path, description = "The batch's id (`batch_…`)"), ItemListParams),
     responses(
-        (status = 200, body = ReviewItemPage),
+        (status = 200, description = "a page of the batch's review items", body = ReviewItemPage),
         (status = 400, description = "bad id, status, qc, sort, limit or cursor", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such batch in this organization", body = ErrorBody),
     )
 )]
@@ -197,12 +200,15 @@ pub async fn with_jobs_and_articles(
 #[utoipa::path(
     get,
     path = "/api/v1/batches/{batch_id}/items/{item_id}",
+    operation_id = "get_review_item",
     tag = "review",
-    params(("batch_id" = BatchId, Path), ("item_id" = ReviewItemId, Path)),
+    params(
+        ("batch_id" = BatchId, Path, description = "The batch's id (`batch_…`)"),
+        ("item_id" = ReviewItemId, Path, description = "The review item's id (`item_…`)"),
+    ),
     responses(
-        (status = 200, body = ReviewItemView),
+        (status = 200, description = "the item with its article, versions and decisions", body = ReviewItemView),
         (status = 400, description = "malformed id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such batch or item in this organization", body = ErrorBody),
     )
 )]
@@ -253,15 +259,15 @@ pub async fn full_item(
     get,
     path = "/api/v1/batches/{batch_id}/items/{item_id}/versions/{version}",
     tag = "review",
+    operation_id = "get_article_version",
     params(
-        ("batch_id" = BatchId, Path),
-        ("item_id" = ReviewItemId, Path),
-        ("version" = i32, Path, description = "1 for the first article"),
+        ("batch_id" = BatchId, Path, description = "The batch's id (`batch_…`)"),
+        ("item_id" = ReviewItemId, Path, description = "The review item's id (`item_…`)"),
+        ("version" = i32, Path, description = "1 for the first article", minimum = 1),
     ),
     responses(
-        (status = 200, body = ArticleView),
+        (status = 200, description = "the article version", body = ArticleView),
         (status = 400, description = "malformed id or version", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such batch, item or version", body = ErrorBody),
     )
 )]

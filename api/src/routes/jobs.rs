@@ -21,19 +21,18 @@ use crate::{
 #[utoipa::path(
     post,
     path = "/api/v1/jobs",
+    operation_id = "submit_job",
     tag = "jobs",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for retries of the same request")),
-    request_body(content((intake::LinkInput = "application/json"))),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for retries of the same request: 1-255 printable ASCII characters", min_length = 1, max_length = 255)),
+    request_body(content((intake::LinkInput = "application/json", example = crate::openapi::examples::submit_job))),
     responses(
-        (status = 202, description = "accepted; the job is queued", body = JobView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 402, description = "the job's expected cost exceeds what is left of a quota or budget; nothing created", body = ErrorBody),
-        (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody),
-        (status = 415, body = ErrorBody),
-        (status = 422, description = "invalid fields; every one is named", body = ErrorBody),
-        (status = 503, body = ErrorBody),
+        (status = 202, description = "accepted; the job is queued", body = JobView, example = crate::openapi::examples::queued_job),
+        (status = 400, description = "malformed JSON or `Idempotency-Key`; `field` names it", body = ErrorBody),
+        (status = 402, description = "the job's expected cost exceeds what is left of a quota or budget; `field` names it, `quota` has the numbers; nothing created", body = ErrorBody),
+        (status = 409, description = "the `Idempotency-Key` was used with a different request (`error_code`: `idempotency_conflict`)", body = ErrorBody),
+        (status = 422, description = "invalid fields; every one is named in `errors`", body = ErrorBody),
+        (status = 429, description = "a rate limit is reached: requests per minute, or the stricter budget for submissions, retries and regenerations; retry after `Retry-After` seconds", body = ErrorBody),
+        (status = 503, description = "the database or the queue (Redis) is unreachable; nothing was created; retry after `Retry-After` seconds", body = ErrorBody),
     )
 )]
 #[post("/jobs")]
@@ -45,18 +44,8 @@ pub async fn submit(
 ) -> Result<HttpResponse, ApiError> {
     auth::expensive(&state, &req, &tenant).await?;
     let bytes = body::read_limited(&req, payload, state.settings.api.max_body_bytes).await?;
-    let content_type = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if !(mime.is_empty() || mime == "application/json" || mime.ends_with("+json")) {
+    let mime = body::media_type(&req);
+    if !body::is_json(&mime) {
         return Err(ApiError::unsupported_media_type(&mime));
     }
     let link = intake::parse_single(&bytes)?;
@@ -70,12 +59,12 @@ pub async fn submit(
 #[utoipa::path(
     get,
     path = "/api/v1/jobs/{job_id}",
+    operation_id = "get_job",
     tag = "jobs",
-    params(("job_id" = JobId, Path)),
+    params(("job_id" = JobId, Path, description = "The job's id (`job_…`)")),
     responses(
-        (status = 200, body = JobView),
+        (status = 200, description = "the job with its latest article and every version", body = JobView, example = crate::openapi::examples::job),
         (status = 400, description = "malformed id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such job in this organization", body = ErrorBody),
     )
 )]

@@ -23,37 +23,47 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"rate_per_minute": 600, "spend_per_month_usd": 250.0, "jobs_per_month": null}))]
 pub struct UpdateOrg {
+    /// 1-200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    /// Requests per minute per caller, 1-1,000,000; `null`: the deployment default.
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1_000_000)]
     pub rate_per_minute: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    /// Requests per minute for the whole organization, 1-1,000,000; `null`: the default.
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1_000_000)]
     pub org_rate_per_minute: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    /// Submissions, retries and regenerations per minute per caller, 1-100,000; `null`: the default.
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 100_000)]
     pub expensive_per_minute: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    /// Jobs per calendar month, 1-1,000,000,000; `null`: no limit.
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1_000_000_000)]
     pub jobs_per_month: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    /// Provider tokens per calendar month, at least 1; `null`: no limit.
+    #[schema(value_type = Option<i64>, minimum = 1)]
     pub tokens_per_month: Option<Option<i64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>)]
+    /// US dollars per UTC day, above 0 and at most 10,000,000; `null`: no budget.
+    #[schema(value_type = Option<f64>, exclusive_minimum = 0, maximum = 10_000_000)]
     pub spend_per_day_usd: Option<Option<f64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>)]
+    /// US dollars per calendar month, above 0 and at most 10,000,000; `null`: no budget.
+    #[schema(value_type = Option<f64>, exclusive_minimum = 0, maximum = 10_000_000)]
     pub spend_per_month_usd: Option<Option<f64>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<f64>)]
+    /// US dollars per job, above 0 and at most 10,000,000; `null`: no cap.
+    #[schema(value_type = Option<f64>, exclusive_minimum = 0, maximum = 10_000_000)]
     pub spend_per_job_usd: Option<Option<f64>>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OrgView {
-    #[schema(value_type = String, example = "org_01890a5d5a7c7a8b9c0d1e2f3a4b5c6d")]
     pub id: OrgId,
     pub name: String,
     pub created_at: DateTime<Utc>,
@@ -134,8 +144,10 @@ async fn load(state: &AppState, org: OrgId) -> Result<OrgView, ApiError> {
 #[utoipa::path(
     get,
     path = "/api/v1/org",
+    operation_id = "get_organization",
+    summary = "The organization's settings: name, rate limits, quotas and budgets, with their usage",
     tag = "organization",
-    responses((status = 200, body = OrgView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+    responses((status = 200, description = "the organization's settings", body = OrgView))
 )]
 #[get("/org")]
 pub async fn get_org(
@@ -173,20 +185,19 @@ fn money(field: &str, v: Option<Option<f64>>) -> Result<Option<Option<i64>>, Api
 #[utoipa::path(
     patch,
     path = "/api/v1/org",
+    operation_id = "update_organization",
     tag = "organization",
     request_body = UpdateOrg,
     responses(
-        (status = 200, body = OrgView),
-        (status = 400, description = "a value out of range; `field` names it", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
+        (status = 200, description = "the settings as they are now", body = OrgView),
+        (status = 400, description = "malformed body, or a value out of range; `field` names it", body = ErrorBody),
     )
 )]
 #[patch("/org")]
 pub async fn update_org(
     caller: Authorized<Admin>,
     state: web::Data<AppState>,
-    body: web::Json<UpdateOrg>,
+    body: crate::intake::strict::StrictJson<UpdateOrg>,
 ) -> Result<HttpResponse, ApiError> {
     use organization::Column as C;
     let b = body.into_inner();

@@ -12,7 +12,7 @@ pub const MAX_LIMIT: u64 = 200;
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Items per page, 1-200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<String>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
@@ -22,9 +22,10 @@ pub struct ListParams {
 #[into_params(parameter_in = Query)]
 pub struct JobListParams {
     /// Items per page, 1-200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<String>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page (`row_<n>`).
+    #[param(pattern = "^row_[0-9]+$")]
     pub cursor: Option<String>,
     /// Only jobs in this status.
     #[param(value_type = Option<bacowr_shared::domain::JobStatus>)]
@@ -36,13 +37,16 @@ pub struct JobListParams {
 #[into_params(parameter_in = Query)]
 pub struct SubmitParams {
     /// CSV only: the QC profile, `standard` (default) or `long_form`.
+    #[param(schema_with = crate::openapi::schemas::qc_profile)]
     pub qc_profile: Option<String>,
-    /// CSV only: language for links whose own, publisher TLD and target page say nothing.
+    /// CSV only: language for links whose own, publisher TLD and target page say nothing: an
+    /// ISO 639-1 code such as `sv`, `en` or `de`.
+    #[param(example = "sv")]
     pub default_language: Option<String>,
     /// CSV only: deployments this batch may use, comma-separated, e.g. `claude,gpt`.
     pub providers: Option<String>,
     /// Validate and estimate tokens and cost without creating anything (200 with an estimate).
-    #[param(value_type = Option<bool>)]
+    #[param(value_type = Option<bool>, default = false)]
     pub dry_run: Option<String>,
 }
 

@@ -11,7 +11,7 @@ use bacowr_shared::entities::llm_call;
 
 use crate::{
     auth::{Authorized, ReadBatches},
-    error::{ApiError, ErrorBody},
+    error::ApiError,
     state::AppState,
 };
 
@@ -123,8 +123,9 @@ async fn wait_ms(state: &AppState, key: &str, per_minute: u32) -> i64 {
 #[utoipa::path(
     get,
     path = "/api/v1/providers",
+    operation_id = "list_providers",
     tag = "operations",
-    responses((status = 200, body = ProvidersView), (status = 401, body = ErrorBody))
+    responses((status = 200, description = "every deployment of the provider chain, in order", body = ProvidersView))
 )]
 #[get("/providers")]
 pub async fn providers(

@@ -26,23 +26,29 @@ const MAX_BULK_ITEMS: usize = 1000;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "needs_regeneration", "notes": "Name the 2026 models and keep it under 850 words."}))]
 pub struct ReviewBody {
     /// `approve` or `reject` (a pending item), or `needs_regeneration` (a pending or rejected
     /// item: a new version is written with `notes` as feedback).
     #[schema(value_type = ReviewDecision)]
     pub decision: Option<String>,
-    /// The reviewer's notes; for `needs_regeneration`, what the new version should change.
+    /// The reviewer's notes, at most 4,000 characters; for `needs_regeneration`, what the new
+    /// version should change.
+    #[schema(max_length = 4000)]
     pub notes: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "approve", "all_passing_qc": true}))]
 pub struct BulkReviewBody {
     #[schema(value_type = ReviewDecision)]
     pub decision: Option<String>,
+    /// At most 4,000 characters.
+    #[schema(max_length = 4000)]
     pub notes: Option<String>,
-    /// The items to decide (up to 1,000); or instead `all_passing_qc`.
-    #[schema(value_type = Option<Vec<ReviewItemId>>)]
+    /// The items to decide (1 to 1,000); or instead `all_passing_qc`.
+    #[schema(value_type = Option<Vec<ReviewItemId>>, min_items = 1, max_items = 1000)]
     pub item_ids: Option<Vec<String>>,
     /// Decide every pending item whose current version passed QC.
     pub all_passing_qc: Option<bool>,
@@ -73,15 +79,19 @@ fn parse_notes(raw: Option<&str>) -> Result<Option<&str>, ApiError> {
 #[utoipa::path(
     post,
     path = "/api/v1/batches/{batch_id}/items/{item_id}/review",
+    operation_id = "review_item",
     tag = "review",
-    params(("batch_id" = BatchId, Path), ("item_id" = ReviewItemId, Path)),
+    params(
+        ("batch_id" = BatchId, Path, description = "The batch's id (`batch_…`)"),
+        ("item_id" = ReviewItemId, Path, description = "The review item's id (`item_…`)"),
+    ),
     request_body = ReviewBody,
     responses(
         (status = 200, description = "decided; the item as it is now", body = ReviewItemView),
-        (status = 400, description = "bad id, decision or notes", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 400, description = "malformed body, bad id, decision or notes", body = ErrorBody),
         (status = 404, description = "no such batch or item in this organization", body = ErrorBody),
-        (status = 409, description = "the decision can't be taken from the item's current state (named in `detail`), or the batch is still generating", body = ErrorBody),
+        (status = 409, description = "the decision can't be taken from the item's current state (named in `detail`), or a regeneration is asked while the batch is still generating", body = ErrorBody),
+        (status = 429, description = "a rate limit is reached: requests per minute, or for `needs_regeneration` the stricter budget for submissions, retries and regenerations; retry after `Retry-After` seconds", body = ErrorBody),
     )
 )]
 #[post("/batches/{batch_id}/items/{item_id}/review")]
@@ -89,7 +99,7 @@ pub async fn review_item(
     tenant: Authorized<Review>,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Json<ReviewBody>,
+    body: crate::intake::strict::StrictJson<ReviewBody>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<ReviewItemView>, ApiError> {
     let (batch_id, item_id) = parse_item_path(&path)?;
@@ -143,15 +153,16 @@ fn refusal(decision: ReviewDecision, current: ReviewStatus) -> ApiError {
 #[utoipa::path(
     post,
     path = "/api/v1/batches/{batch_id}/review",
+    operation_id = "bulk_review_items",
     tag = "review",
-    params(("batch_id" = BatchId, Path)),
+    params(("batch_id" = BatchId, Path, description = "The batch's id (`batch_…`)")),
     request_body = BulkReviewBody,
     responses(
-        (status = 200, body = BulkReviewResult),
-        (status = 400, description = "bad id, decision, notes, item_ids or all_passing_qc", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "the items decided, those refused with their state, and the batch", body = BulkReviewResult),
+        (status = 400, description = "malformed body, bad id, decision, notes, item_ids or all_passing_qc", body = ErrorBody),
         (status = 404, description = "no such batch, or an item id not in it", body = ErrorBody),
-        (status = 409, description = "regeneration asked while the batch is still generating", body = ErrorBody),
+        (status = 409, description = "regeneration asked while the batch is still generating, or one of the items' jobs is still running", body = ErrorBody),
+        (status = 429, description = "a rate limit is reached: requests per minute, or for `needs_regeneration` the stricter budget for submissions, retries and regenerations; retry after `Retry-After` seconds", body = ErrorBody),
     )
 )]
 #[post("/batches/{batch_id}/review")]
@@ -159,7 +170,7 @@ pub async fn review_bulk(
     tenant: Authorized<Review>,
     req: HttpRequest,
     path: web::Path<String>,
-    body: web::Json<BulkReviewBody>,
+    body: crate::intake::strict::StrictJson<BulkReviewBody>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<BulkReviewResult>, ApiError> {
     let batch_id = params::parse_id(&path, "batch_id", BatchId::parse)?;

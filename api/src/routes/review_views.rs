@@ -25,6 +25,7 @@ pub struct ItemQc {
 /// worker's: the new version arrived, or the regeneration produced none).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DecisionView {
+    #[schema(schema_with = crate::openapi::schemas::decision_record)]
     pub decision: String,
     pub from: ReviewStatus,
     pub to: ReviewStatus,

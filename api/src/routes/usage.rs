@@ -11,7 +11,7 @@ use bacowr_shared::entities::llm_call;
 
 use crate::{
     auth::{Authorized, ReadBatches},
-    error::{ApiError, ErrorBody},
+    error::ApiError,
     state::AppState,
 };
 
@@ -60,8 +60,9 @@ fn sum(col: llm_call::Column) -> Expr {
 #[utoipa::path(
     get,
     path = "/api/v1/usage",
+    operation_id = "get_usage",
     tag = "usage",
-    responses((status = 200, body = UsageView), (status = 401, body = ErrorBody))
+    responses((status = 200, description = "the organization's provider usage and cost", body = UsageView))
 )]
 #[get("/usage")]
 pub async fn usage(

@@ -28,25 +28,33 @@ use crate::{
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "erik@acme.example", "password": "a long first password", "role": "member", "name": "Erik Lund"}))]
 pub struct CreateUser {
     pub email: String,
-    /// The first password; the user signs in with it.
+    /// The first password; the user signs in with it. At least `auth.min_password_len`
+    /// characters (12 by default, never under 8), at most 256, and not the email address.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     pub role: Role,
+    /// At most 200 characters.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "admin"}))]
 pub struct UpdateUser {
     pub role: Option<Role>,
+    /// `false` disables the account: its sessions end and the API keys it created are revoked.
     pub active: Option<bool>,
+    /// At most 200 characters.
+    #[schema(max_length = 200)]
     pub name: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
-    #[schema(value_type = String, example = "user_01890a5d5a7c7a8b9c0d1e2f3a4b5c6d")]
     pub id: UserId,
     pub email: String,
     pub name: Option<String>,
@@ -107,6 +115,22 @@ fn is_owner(caller: &Caller) -> bool {
     caller.role() == Some(Role::Owner)
 }
 
+/// A caller can't make someone more powerful than itself: an admin-only key must not mint an
+/// admin user who then signs in with every scope.
+fn within_callers_power(caller: &Caller, role: Role) -> Result<(), ApiError> {
+    if role.scopes().is_subset_of(caller.scopes) {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "the role {} carries scopes ({}) this credential doesn't have ({}); \
+         a user can't be given more than the one granting it",
+        role.as_str(),
+        role.scopes(),
+        caller.scopes
+    ))
+    .with_field("role"))
+}
+
 fn owner_only() -> ApiError {
     ApiError::forbidden("only an owner can grant, change or remove the owner role")
         .with_field("role")
@@ -116,13 +140,13 @@ fn owner_only() -> ApiError {
 #[utoipa::path(
     post,
     path = "/api/v1/users",
+    operation_id = "create_user",
     tag = "users",
     request_body = CreateUser,
     responses(
-        (status = 201, body = UserView),
+        (status = 201, description = "created; the user can sign in", body = UserView, example = json!({"id": "user_0192f0c4e5a27b6c8d9e0f1a2b3c4d5f", "email": "erik@acme.example", "name": "Erik Lund", "role": "member", "active": true, "created_at": "2026-11-02T09:30:00Z", "last_login_at": null})),
         (status = 400, description = "bad email, password, role or name", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "needs `admin`; owners only can create owners", body = ErrorBody),
+        (status = 403, description = "needs `admin`; only owners create owners; a role may not carry scopes the caller lacks (`field`: `role`)", body = ErrorBody),
         (status = 409, description = "the email address already has an account", body = ErrorBody),
     )
 )]
@@ -130,12 +154,13 @@ fn owner_only() -> ApiError {
 pub async fn create_user(
     caller: Authorized<Admin>,
     state: web::Data<AppState>,
-    body: web::Json<CreateUser>,
+    body: crate::intake::strict::StrictJson<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.role == Role::Owner && !is_owner(&caller) {
         return Err(owner_only());
     }
+    within_callers_power(&caller, body.role)?;
     let email = accounts::parse_email("email", &body.email)?;
     accounts::check_password(&state, "password", &body.password, &email)?;
     let name = clean_name(body.name)?;
@@ -150,8 +175,9 @@ pub async fn create_user(
 #[utoipa::path(
     get,
     path = "/api/v1/users",
+    operation_id = "list_users",
     tag = "users",
-    responses((status = 200, body = UserList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+    responses((status = 200, description = "the organization's users, oldest first", body = UserList))
 )]
 #[get("/users")]
 pub async fn list_users(
@@ -179,13 +205,14 @@ async fn find(state: &AppState, org: OrgId, id: UserId) -> Result<user::Model, A
 #[utoipa::path(
     get,
     path = "/api/v1/users/{user_id}",
+    operation_id = "get_user",
+    summary = "One user of the organization",
     tag = "users",
-    params(("user_id" = String, Path, description = "`user_…`")),
+    params(("user_id" = UserId, Path, description = "The user's id (`user_…`)")),
     responses(
-        (status = 200, body = UserView),
-        (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "the user", body = UserView, example = json!({"id": "user_0192f0c4e5a27b6c8d9e0f1a2b3c4d5f", "email": "erik@acme.example", "name": "Erik Lund", "role": "member", "active": true, "created_at": "2026-11-02T09:30:00Z", "last_login_at": null})),
+        (status = 400, description = "malformed id", body = ErrorBody),
+        (status = 404, description = "no such user in this organization", body = ErrorBody),
     )
 )]
 #[get("/users/{user_id}")]
@@ -202,15 +229,15 @@ pub async fn get_user(
 #[utoipa::path(
     patch,
     path = "/api/v1/users/{user_id}",
+    operation_id = "update_user",
     tag = "users",
-    params(("user_id" = String, Path, description = "`user_…`")),
+    params(("user_id" = UserId, Path, description = "The user's id (`user_…`)")),
     request_body = UpdateUser,
     responses(
-        (status = 200, body = UserView),
-        (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "needs `admin`; owners only for the owner role", body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "the user as it is now", body = UserView),
+        (status = 400, description = "malformed id, or a bad field; `field` names it", body = ErrorBody),
+        (status = 403, description = "needs `admin`; only owners touch the owner role; a role may not carry scopes the caller lacks (`field`: `role`)", body = ErrorBody),
+        (status = 404, description = "no such user in this organization", body = ErrorBody),
         (status = 409, description = "would leave the organization without an active owner", body = ErrorBody),
     )
 )]
@@ -219,11 +246,14 @@ pub async fn update_user(
     caller: Authorized<Admin>,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<UpdateUser>,
+    body: crate::intake::strict::StrictJson<UpdateUser>,
 ) -> Result<HttpResponse, ApiError> {
     let id = params::parse_id(&path, "user_id", UserId::parse)?;
     let body = body.into_inner();
     let name = body.name.map(|n| clean_name(Some(n))).transpose()?;
+    if let Some(role) = body.role {
+        within_callers_power(&caller, role)?;
+    }
     let txn = state.db.begin().await?;
     let current = user::Entity::find_by_id(id.uuid())
         .filter(user::Column::OrgId.eq(caller.org_id.uuid()))

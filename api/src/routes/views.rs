@@ -82,6 +82,12 @@ pub struct BatchView {
     /// outcome of the set-up is not taken for bad writing; absent when there is nothing to say.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<String>,
+    /// Submission answer only: rows (0-based, as `links[i]`) that repeat one another's
+    /// publisher, target and anchor, each group in order. They are accepted, one article each;
+    /// this says so in case the repeat was a slip.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(example = json!([[16, 17]]))]
+    pub duplicates: Vec<Vec<usize>>,
 }
 
 impl BatchView {
@@ -142,6 +148,7 @@ impl From<batch::Model> for BatchView {
             cancelled_at: b.cancelled_at,
             completed_at: b.completed_at,
             notices: Vec::new(),
+            duplicates: Vec::new(),
         }
     }
 }

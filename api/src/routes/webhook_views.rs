@@ -13,11 +13,13 @@ use bacowr_shared::{
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"url": "https://hooks.example.com/bacowr", "description": "Agency dashboard", "event_types": ["batch.ready_for_review", "job.failed"]}))]
 pub struct CreateWebhook {
     /// Where deliveries are POSTed: an http(s) URL, at most 2048 characters.
-    #[schema(example = "https://hooks.example.com/bacowr")]
+    #[schema(example = "https://hooks.example.com/bacowr", max_length = 2048)]
     pub url: String,
     /// At most 500 characters.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// The events to receive; empty or absent: all of them.
     #[serde(default)]
@@ -29,9 +31,13 @@ pub struct CreateWebhook {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"enabled": false}))]
 pub struct UpdateWebhook {
+    /// An http(s) URL, at most 2048 characters.
+    #[schema(max_length = 2048)]
     pub url: Option<String>,
-    /// An empty string clears it.
+    /// At most 500 characters; an empty string clears it.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Replaces the filter; an empty list means all events.
     #[schema(value_type = Option<Vec<WebhookEvent>>)]
@@ -46,6 +52,7 @@ pub struct WebhookEndpointView {
     pub url: String,
     pub description: Option<String>,
     /// Empty: every event.
+    #[schema(value_type = Vec<WebhookEvent>)]
     pub event_types: Vec<String>,
     pub enabled: bool,
     /// Why the system disabled it (e.g. the receiver answered 410 Gone).
@@ -168,9 +175,10 @@ impl WebhookDeliveryDetail {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryListParams {
     /// Items per page, 1-200 (default 50).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<String>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page (a `msg_…` id).
+    #[param(value_type = Option<WebhookDeliveryId>)]
     pub cursor: Option<String>,
     /// Only deliveries in this status.
     #[param(value_type = Option<DeliveryStatus>)]

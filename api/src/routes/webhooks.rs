@@ -30,20 +30,20 @@ fn delivery_id(raw: &str) -> Result<WebhookDeliveryId, ApiError> {
 #[utoipa::path(
     post,
     path = "/api/v1/webhooks",
+    operation_id = "create_webhook",
     tag = "webhooks",
     request_body = CreateWebhook,
     responses(
-        (status = 201, description = "created; `secret` is shown this once", body = WebhookEndpointView),
-        (status = 400, description = "malformed JSON", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 409, description = "the organization has the most endpoints allowed", body = ErrorBody),
-        (status = 422, description = "bad url, description or event type; each is named", body = ErrorBody),
+        (status = 201, description = "created; `secret` is shown this once", body = WebhookEndpointView, example = json!({"id": "wh_0192f0c4e5a27b6c8d9e0f1a2b3c4d63", "url": "https://hooks.example.com/bacowr", "description": "Agency dashboard", "event_types": ["batch.ready_for_review", "job.failed"], "enabled": true, "disabled_reason": null, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "created_at": "2026-11-02T09:30:00Z", "updated_at": "2026-11-02T09:30:00Z"})),
+        (status = 400, description = "malformed JSON, or an unknown or missing field", body = ErrorBody),
+        (status = 409, description = "the organization has the most endpoints allowed (`webhooks.max_endpoints_per_org`, 20 by default)", body = ErrorBody),
+        (status = 422, description = "bad url, description or event type (or a control character); each is named in `errors`", body = ErrorBody),
     )
 )]
 #[post("/webhooks")]
 pub async fn create_webhook(
     tenant: Authorized<Admin>,
-    body: web::Json<CreateWebhook>,
+    body: crate::intake::strict::StrictJson<CreateWebhook>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -65,12 +65,12 @@ pub async fn create_webhook(
 #[utoipa::path(
     get,
     path = "/api/v1/webhooks",
+    operation_id = "list_webhooks",
     tag = "webhooks",
     params(params::ListParams),
     responses(
-        (status = 200, body = WebhookEndpointPage),
-        (status = 400, description = "bad limit or cursor", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "a page of endpoints, newest first, without their secrets", body = WebhookEndpointPage),
+        (status = 400, description = "bad limit or cursor (a `wh_…` id)", body = ErrorBody),
     )
 )]
 #[get("/webhooks")]
@@ -99,12 +99,12 @@ pub async fn list_webhooks(
 #[utoipa::path(
     get,
     path = "/api/v1/webhooks/{webhook_id}",
+    operation_id = "get_webhook",
     tag = "webhooks",
-    params(("webhook_id" = WebhookEndpointId, Path)),
+    params(("webhook_id" = WebhookEndpointId, Path, description = "The endpoint's id (`wh_…`)")),
     responses(
-        (status = 200, body = WebhookEndpointView),
+        (status = 200, description = "the endpoint, without its secret", body = WebhookEndpointView),
         (status = 400, description = "malformed id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such endpoint in this organization", body = ErrorBody),
     )
 )]
@@ -123,22 +123,22 @@ pub async fn get_webhook(
 #[utoipa::path(
     patch,
     path = "/api/v1/webhooks/{webhook_id}",
+    operation_id = "update_webhook",
     tag = "webhooks",
-    params(("webhook_id" = WebhookEndpointId, Path)),
+    params(("webhook_id" = WebhookEndpointId, Path, description = "The endpoint's id (`wh_…`)")),
     request_body = UpdateWebhook,
     responses(
-        (status = 200, body = WebhookEndpointView),
-        (status = 400, description = "malformed id or JSON", body = ErrorBody),
-        (status = 401, body = ErrorBody),
+        (status = 200, description = "the endpoint as it is now, without its secret", body = WebhookEndpointView),
+        (status = 400, description = "malformed id or JSON, or an unknown field", body = ErrorBody),
         (status = 404, description = "no such endpoint in this organization", body = ErrorBody),
-        (status = 422, description = "bad url, description or event type; each is named", body = ErrorBody),
+        (status = 422, description = "bad url, description or event type (or a control character); each is named in `errors`", body = ErrorBody),
     )
 )]
 #[patch("/webhooks/{webhook_id}")]
 pub async fn update_webhook(
     tenant: Authorized<Admin>,
     path: web::Path<String>,
-    body: web::Json<UpdateWebhook>,
+    body: crate::intake::strict::StrictJson<UpdateWebhook>,
     state: web::Data<AppState>,
 ) -> Result<web::Json<WebhookEndpointView>, ApiError> {
     let id = endpoint_id(&path)?;
@@ -162,12 +162,12 @@ pub async fn update_webhook(
 #[utoipa::path(
     delete,
     path = "/api/v1/webhooks/{webhook_id}",
+    operation_id = "delete_webhook",
     tag = "webhooks",
-    params(("webhook_id" = WebhookEndpointId, Path)),
+    params(("webhook_id" = WebhookEndpointId, Path, description = "The endpoint's id (`wh_…`)")),
     responses(
         (status = 204, description = "deleted"),
         (status = 400, description = "malformed id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such endpoint in this organization", body = ErrorBody),
     )
 )]
@@ -187,12 +187,12 @@ pub async fn delete_webhook(
 #[utoipa::path(
     post,
     path = "/api/v1/webhooks/{webhook_id}/rotate-secret",
+    operation_id = "rotate_webhook_secret",
     tag = "webhooks",
-    params(("webhook_id" = WebhookEndpointId, Path)),
+    params(("webhook_id" = WebhookEndpointId, Path, description = "The endpoint's id (`wh_…`)")),
     responses(
         (status = 200, description = "the endpoint with its new `secret`", body = WebhookEndpointView),
         (status = 400, description = "malformed id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such endpoint in this organization", body = ErrorBody),
     )
 )]
@@ -211,12 +211,12 @@ pub async fn rotate_secret(
 #[utoipa::path(
     get,
     path = "/api/v1/webhooks/{webhook_id}/deliveries",
+    operation_id = "list_webhook_deliveries",
     tag = "webhooks",
-    params(("webhook_id" = WebhookEndpointId, Path), DeliveryListParams),
+    params(("webhook_id" = WebhookEndpointId, Path, description = "The endpoint's id (`wh_…`)"), DeliveryListParams),
     responses(
-        (status = 200, body = WebhookDeliveryPage),
+        (status = 200, description = "a page of the endpoint's deliveries, newest first", body = WebhookDeliveryPage),
         (status = 400, description = "bad id, status, limit or cursor", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such endpoint in this organization", body = ErrorBody),
     )
 )]
@@ -255,12 +255,15 @@ pub async fn list_deliveries(
 #[utoipa::path(
     get,
     path = "/api/v1/webhooks/{webhook_id}/deliveries/{msg_id}",
+    operation_id = "get_webhook_delivery",
     tag = "webhooks",
-    params(("webhook_id" = WebhookEndpointId, Path), ("msg_id" = WebhookDeliveryId, Path)),
+    params(
+        ("webhook_id" = WebhookEndpointId, Path, description = "The endpoint's id (`wh_…`)"),
+        ("msg_id" = WebhookDeliveryId, Path, description = "The delivery's id (`msg_…`), the `webhook-id` it was sent with"),
+    ),
     responses(
-        (status = 200, body = WebhookDeliveryDetail),
+        (status = 200, description = "the delivery with every attempt", body = WebhookDeliveryDetail),
         (status = 400, description = "malformed id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such delivery of this endpoint in this organization", body = ErrorBody),
     )
 )]
@@ -280,12 +283,15 @@ pub async fn get_delivery(
 #[utoipa::path(
     post,
     path = "/api/v1/webhooks/{webhook_id}/deliveries/{msg_id}/retry",
+    operation_id = "retry_webhook_delivery",
     tag = "webhooks",
-    params(("webhook_id" = WebhookEndpointId, Path), ("msg_id" = WebhookDeliveryId, Path)),
+    params(
+        ("webhook_id" = WebhookEndpointId, Path, description = "The endpoint's id (`wh_…`)"),
+        ("msg_id" = WebhookDeliveryId, Path, description = "The delivery's id (`msg_…`)"),
+    ),
     responses(
         (status = 202, description = "queued again", body = WebhookDeliveryDetail),
         (status = 400, description = "malformed id", body = ErrorBody),
-        (status = 401, body = ErrorBody),
         (status = 404, description = "no such delivery of this endpoint in this organization", body = ErrorBody),
         (status = 409, description = "the delivery is not failed, or the endpoint is disabled", body = ErrorBody),
     )

@@ -30,6 +30,7 @@ use crate::{
 pub struct Tokens {
     /// Send as `Authorization: Bearer <access_token>`.
     pub access_token: String,
+    #[schema(schema_with = crate::openapi::schemas::bearer)]
     pub token_type: &'static str,
     /// Seconds the access token is valid for.
     pub expires_in: i64,

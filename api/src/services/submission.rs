@@ -53,6 +53,7 @@ pub async fn submit_batch(
         demand,
     };
     let notices = super::notices::for_settings(&state.settings);
+    let duplicates = duplicate_rows(&links);
     accept(
         state,
         org_id,
@@ -75,6 +76,7 @@ pub async fn submit_batch(
                 let jobs = insert_jobs(txn, org_id, Some(batch_id), &links).await?;
                 let view = BatchView {
                     notices,
+                    duplicates,
                     ..BatchView::from(model)
                 };
                 let body = serde_json::to_string(&view).map_err(ApiError::internal)?;
@@ -83,6 +85,26 @@ pub async fn submit_batch(
         },
     )
     .await
+}
+
+/// Groups of rows with the same publisher, target and anchor (anchors compared without case),
+/// in row order; rows that repeat nothing are left out.
+fn duplicate_rows(links: &[LinkAssignment]) -> Vec<Vec<usize>> {
+    let mut groups: std::collections::HashMap<(&str, &str, String), Vec<usize>> =
+        std::collections::HashMap::new();
+    for (row, l) in links.iter().enumerate() {
+        groups
+            .entry((
+                l.publisher_domain.as_str(),
+                l.target_url.as_str(),
+                l.anchor_text.as_str().to_lowercase(),
+            ))
+            .or_default()
+            .push(row);
+    }
+    let mut repeated: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
+    repeated.sort_unstable();
+    repeated
 }
 
 pub async fn submit_job(

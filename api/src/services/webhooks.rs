@@ -185,7 +185,21 @@ pub async fn update(
         }
     }
     model.updated_at = Set(Utc::now());
-    Ok(model.update(&state.db).await?)
+    saved(model.update(&state.db).await, id)
+}
+
+/// An update of a row read a moment ago: a DELETE in between leaves nothing to update, and
+/// that is the 404 the client would have had a moment later, not a failure of ours.
+fn saved(
+    result: Result<webhook_endpoint::Model, sea_orm::DbErr>,
+    id: WebhookEndpointId,
+) -> Result<webhook_endpoint::Model, ApiError> {
+    match result {
+        Err(sea_orm::DbErr::RecordNotUpdated) => {
+            Err(ApiError::not_found("webhook endpoint", &id.to_string()))
+        }
+        other => Ok(other?),
+    }
 }
 
 /// Deletes the endpoint and, with it, its deliveries and their attempts.
@@ -212,7 +226,7 @@ pub async fn rotate_secret(
     let mut model: webhook_endpoint::ActiveModel = found.into();
     model.secret = Set(signing::generate_secret());
     model.updated_at = Set(Utc::now());
-    Ok(model.update(&state.db).await?)
+    saved(model.update(&state.db).await, id)
 }
 
 /// An endpoint's deliveries, newest first, optionally in one status.

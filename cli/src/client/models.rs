@@ -104,6 +104,8 @@ model! { "BatchView"
         finished_at: Option<String>,
         #[serde(default)]
         providers: Option<Vec<String>>,
+        #[serde(default)]
+        duplicates: Option<Vec<Vec<usize>>>,
     }
 }
 

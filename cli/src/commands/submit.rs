@@ -61,6 +61,14 @@ pub async fn run(args: SubmitArgs) -> Result<(), CliError> {
         idempotency_key: args.idempotency_key.clone(),
     };
     let batch = client.submit_csv(csv, &options).await?;
+    for group in batch.duplicates.iter().flatten() {
+        let rows: Vec<String> = group.iter().map(|r| (r + 1).to_string()).collect();
+        eprintln!(
+            "warning: links {} (counting from the first link under the header) repeat the same \
+             publisher, target and anchor; each gets its own article",
+            rows.join(", ")
+        );
+    }
     if args.json && !args.wait {
         return print_json(&batch);
     }

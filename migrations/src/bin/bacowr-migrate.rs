@@ -4,8 +4,21 @@
 use bacowr_migrations::{Migrator, MigratorTrait};
 use bacowr_shared::{config::Settings, db::connect_database};
 
+const USAGE: &str = "usage: bacowr-migrate [up | down [N] | status | fresh | --help | --version]";
+
 #[tokio::main]
 async fn main() {
+    match std::env::args().nth(1).as_deref() {
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            return;
+        }
+        Some("-V" | "--version" | "version") => {
+            println!("bacowr-migrate {}", env!("CARGO_PKG_VERSION"));
+            return;
+        }
+        _ => {}
+    }
     if let Err(e) = run().await {
         eprintln!("bacowr-migrate: {e}");
         std::process::exit(1);

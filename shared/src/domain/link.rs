@@ -111,12 +111,21 @@ impl TargetUrl {
 #[serde(transparent)]
 pub struct AnchorText(String);
 
+/// Characters that take no space on the page: zero-width space, joiners, word joiner, BOM,
+/// soft hyphen. A link text made only of them would be a link nobody can see or click.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}'
+    )
+}
+
 impl AnchorText {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let s = raw.trim();
+        let s = raw.trim_matches(|c: char| c.is_whitespace() || is_invisible(c));
         let n = s.chars().count();
         if n == 0 {
-            return Err("must not be empty".into());
+            return Err("must not be empty (or only spaces and invisible characters)".into());
         }
         if n > MAX_ANCHOR_CHARS {
             return Err(format!("must be at most {MAX_ANCHOR_CHARS} characters"));
@@ -233,6 +242,11 @@ mod tests {
             "bästa cykeln"
         );
         assert!(AnchorText::parse("   ").is_err());
+        assert!(AnchorText::parse("\u{200B}\u{200D} \u{FEFF}").is_err());
+        assert_eq!(
+            AnchorText::parse("\u{200B}köp\u{200B}").unwrap().as_str(),
+            "köp"
+        );
         assert!(AnchorText::parse(&"å".repeat(500)).is_ok());
         assert!(AnchorText::parse(&"å".repeat(501)).is_err());
         assert!(AnchorText::parse("a\nb").is_err());

@@ -9,7 +9,7 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -18,12 +18,9 @@ use tokio::{
 
 use bacowr_migrations::{Migrator, MigratorTrait};
 use bacowr_shared::{
-    config::Settings,
-    db::connect_redis,
     domain::JobStatus,
-    entities::{batch, job, llm_call},
-    queue,
-    testing::{TestDatabase, TestRedis, eventually},
+    entities::{job, llm_call},
+    testing::{TestDatabase, TestRedis},
 };
 use llm_sim::{FaultProfile, Protocol, SimConfig};
 
@@ -66,23 +63,10 @@ fn worker(
 ) -> std::process::Child {
     // To a file: a pipe nobody reads would fill and stall the worker mid-log.
     let out = std::fs::File::create(log).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_bacowr-worker"))
-        .env("BACOWR_DATABASE__URL", db_url)
-        .env("BACOWR_REDIS__URL", &redis.url)
-        .env("BACOWR_REDIS__NAMESPACE", &redis.namespace)
-        .env("BACOWR_WORKER__POLL_INTERVAL_MS", "50")
-        .env("BACOWR_CONTEXT__ENABLED", "false")
-        .env("BACOWR_ROUTER__CHAIN", "[\"gpt\",\"claude\"]")
-        .env("BACOWR_DEPLOYMENTS__GPT__KIND", "openai")
-        .env("BACOWR_DEPLOYMENTS__GPT__MODEL", "sim")
-        .env("BACOWR_DEPLOYMENTS__GPT__PRICE_PROVIDER", "llm-sim")
-        .env("BACOWR_DEPLOYMENTS__GPT__BASE_URL", sim.openai_base_url())
-        .env("BACOWR_DEPLOYMENTS__GPT__API_KEY", "k")
-        .env("BACOWR_DEPLOYMENTS__CLAUDE__KIND", "anthropic")
-        .env("BACOWR_DEPLOYMENTS__CLAUDE__MODEL", "sim")
-        .env("BACOWR_DEPLOYMENTS__CLAUDE__PRICE_PROVIDER", "llm-sim")
-        .env("BACOWR_DEPLOYMENTS__CLAUDE__BASE_URL", sim.base_url())
-        .env("BACOWR_DEPLOYMENTS__CLAUDE__API_KEY", "k")
+    let mut cmd = crate::fleet::worker_command(db_url, redis);
+    crate::fleet::deployment(&mut cmd, "gpt", "openai", &sim.openai_base_url());
+    crate::fleet::deployment(&mut cmd, "claude", "anthropic", &sim.base_url());
+    cmd.env("BACOWR_ROUTER__CHAIN", "[\"gpt\",\"claude\"]")
         // Everything, so nothing could hide below the level.
         .env("BACOWR_TELEMETRY__LOG_LEVEL", "trace")
         .env("BACOWR_TELEMETRY__SENTRY_DSN", dsn)
@@ -129,37 +113,12 @@ async fn an_unparseable_envelope_keeps_the_article_out_of_logs_sentry_and_the_ca
     );
     let (dsn, sentry) = sentry_collector().await;
     let (_org, batch_id, _ids) = crate::store::seed(&db, 3).await;
-    let mut relaxed = bacowr_shared::qc::profile("standard").unwrap().clone();
-    relaxed.min_trust_links = 0;
-    relaxed.max_regenerations = 0;
-    batch::Entity::update_many()
-        .col_expr(
-            batch::Column::QcThresholds,
-            Expr::value(serde_json::to_value(&relaxed).unwrap()),
-        )
-        .filter(batch::Column::Id.eq(batch_id.uuid()))
-        .exec(&db)
-        .await
-        .unwrap();
+    crate::fleet::relax_qc(&db, batch_id).await;
     let dir = std::env::temp_dir().join(format!("bacowr-secrecy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut child = worker(&test_db.url, &redis, &sim, &dsn, &dir.join("worker.log"));
-    let mut settings = Settings::from_figment(Settings::figment(None)).unwrap();
-    settings.redis.url = redis.url.clone();
-    queue::wake_dispatcher(
-        &connect_redis(&settings.redis).await.unwrap(),
-        &redis.namespace,
-    )
-    .await;
-    eventually("every job finished", Duration::from_secs(60), || async {
-        let open = job::Entity::find()
-            .filter(job::Column::Status.is_in([JobStatus::Queued, JobStatus::Running]))
-            .count(&db)
-            .await
-            .unwrap();
-        (open == 0).then_some(())
-    })
-    .await;
+    crate::fleet::wake_dispatcher(&redis).await;
+    crate::fleet::wait_until_finished(&db, Duration::from_secs(60)).await;
     let _ = child.kill();
     let _ = child.wait();
     let logs = std::fs::read_to_string(dir.join("worker.log")).unwrap();
@@ -211,4 +170,33 @@ async fn an_unparseable_envelope_keeps_the_article_out_of_logs_sentry_and_the_ca
     drop(db);
     test_db.drop_database().await;
     redis.clean().await;
+}
+
+/// `--help` must never start a worker (it would join the fleet and take jobs).
+#[test]
+fn the_worker_binary_answers_help_and_version_without_starting() {
+    for (flag, expect) in [
+        ("--help", "usage: bacowr-worker"),
+        ("--version", "bacowr-worker "),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_bacowr-worker"))
+            .arg(flag)
+            // Nowhere to connect: a worker that started would fail, not print and exit 0.
+            .env(
+                "BACOWR_DATABASE__URL",
+                "postgres://postgres@127.0.0.1:1/none",
+            )
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{flag}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).starts_with(expect),
+            "{flag}"
+        );
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_bacowr-worker"))
+        .arg("--bogus")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

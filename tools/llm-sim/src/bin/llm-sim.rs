@@ -28,6 +28,10 @@ async fn main() {
             })
         };
         match flag.as_str() {
+            "-V" | "--version" => {
+                println!("llm-sim {}", env!("CARGO_PKG_VERSION"));
+                return;
+            }
             "--listen" => listen = value(),
             "--site" => site = Some(value()),
             "--latency-ms" => config.latency = Duration::from_millis(parse(&value())),
@@ -57,9 +61,13 @@ async fn main() {
                 eprintln!(
                     "usage: llm-sim [--listen ADDR] [--site ADDR] [--latency-ms N] [--faults FILE.json] [--words N] [--api-key KEY] \
                      [--violate short|no_anchor|mangled_anchor|duplicate_anchor|list|\
-                     anchor_in_heading|banned_phrase|no_trust_links|bad_json [--violate-once]]"
+                     anchor_in_heading|banned_phrase|no_trust_links|bad_json [--violate-once]] [--version]"
                 );
-                std::process::exit(2);
+                std::process::exit(if matches!(flag.as_str(), "-h" | "--help") {
+                    0
+                } else {
+                    2
+                });
             }
         }
     }

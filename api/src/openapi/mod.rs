@@ -2,24 +2,25 @@
 //! `/api-docs/openapi.json` and checked in at `openapi/openapi.json`.
 
 use actix_web::{HttpResponse, get};
-use utoipa::{
-    Modify, OpenApi,
-    openapi::{
-        path::{Operation, PathItem},
-        security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
-    },
-};
+use utoipa::OpenApi;
 
-use crate::{
-    access::{self, Access},
-    error, intake, routes,
-};
+mod conventions;
+pub mod examples;
+pub mod schemas;
+
+pub use conventions::operations;
+use conventions::{BearerAuth, Conventions};
+
+use crate::{error, intake, routes};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "BACOWR API",
-        description = "Backlink Content Writer: submit batches of link assignments, follow their progress, read the articles.",
+        description = "Backlink Content Writer: submit batches of link assignments, follow their progress, read the articles.\n\n\
+Every error answers with an `ErrorBody`: `detail` for people, `error_code` for programs, `field` naming the bad input, \
+`request_id` to quote. A method a path doesn't declare answers 405 with an `Allow` header listing the ones it does; \
+a path that isn't here answers 404. Lists page with `limit` and the previous page's `next_cursor` as `cursor`.",
         license(name = "MIT"),
     ),
     paths(
@@ -175,7 +176,7 @@ use crate::{
         crate::analytics::costs::ProviderCost,
         crate::analytics::costs::ModelCost,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Conventions),
     tags(
         (name = "auth", description = "Sign-up, sign-in, token refresh and sign-out; who am I"),
         (name = "api-keys", description = "Keys for programs: scoped, expiring, revocable"),
@@ -193,77 +194,6 @@ use crate::{
     )
 )]
 pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "An API key: `Authorization: Bearer bcw_…`. It holds the scopes it \
-                         was created with.",
-                    ))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "jwt",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .description(Some(
-                        "A user's access token from `POST /api/v1/auth/login`: \
-                         `Authorization: Bearer eyJ…`. It holds the scopes of the user's role \
-                         (owner and admin: all; member: batches:read, batches:write, review).",
-                    ))
-                    .build(),
-            ),
-        );
-        // Each operation's requirement comes from the one matrix the handlers are tested
-        // against.
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            for (method, op) in operations(item) {
-                let Some(rule) = access::MATRIX
-                    .iter()
-                    .find(|r| r.path == path && r.method == method)
-                else {
-                    continue;
-                };
-                op.security = Some(match rule.access {
-                    Access::Public => vec![SecurityRequirement::default()],
-                    Access::Authenticated => vec![
-                        SecurityRequirement::new::<_, [&str; 0], &str>("api_key", []),
-                        SecurityRequirement::new::<_, [&str; 0], &str>("jwt", []),
-                    ],
-                    Access::Scope(s) => vec![
-                        SecurityRequirement::new("api_key", [s.as_str()]),
-                        SecurityRequirement::new("jwt", [s.as_str()]),
-                    ],
-                });
-            }
-        }
-    }
-}
-
-/// The operations of a path item with their upper-case methods.
-pub fn operations(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
-    [
-        ("GET", item.get.as_mut()),
-        ("POST", item.post.as_mut()),
-        ("PUT", item.put.as_mut()),
-        ("PATCH", item.patch.as_mut()),
-        ("DELETE", item.delete.as_mut()),
-    ]
-    .into_iter()
-    .filter_map(|(m, op)| op.map(|op| (m, op)))
-    .collect()
-}
 
 /// The document as checked in: pretty JSON with a trailing newline.
 pub fn document() -> String {
