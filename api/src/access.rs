@@ -66,6 +66,7 @@ pub const MATRIX: &[RouteAccess] = &[
     ),
     route("POST", "/api/v1/batches/{batch_id}/review", REVIEW),
     route("GET", "/api/v1/batches/{batch_id}/export", READ),
+    route("GET", "/api/v1/batches/{batch_id}/export/{format}", READ),
     route("GET", "/api/v1/batches/{id}/events", READ),
     route("GET", "/api/v1/ws/batches/{id}", READ),
     route("GET", "/api/v1/ws/jobs/{id}", READ),

@@ -106,6 +106,11 @@ impl Format {
 #[schema(value_type = String, format = Binary)]
 pub struct ZipArchive(pub Vec<u8>);
 
+/// An export file's bytes, whichever format it is in (the `Content-Type` says which).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ExportFile(pub Vec<u8>);
+
 /// Everything the rendering task needs, owned (it outlives the handler).
 pub struct Export {
     pub db: DatabaseConnection,

@@ -22,6 +22,11 @@ use crate::{
     state::AppState,
 };
 
+/// A CSV sheet of links, uploaded as the body: bytes in UTF-8 (a byte-order mark is skipped).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct CsvSheet(pub Vec<u8>);
+
 const CSV_EXAMPLE: &str =
     "publisher,target,anchor,language\nbloggen.se,https://client.se/cyklar,bästa cyklarna,sv\n";
 
@@ -43,7 +48,7 @@ const CSV_EXAMPLE: &str =
         description = "The links, as a JSON `SubmitBatch` or as CSV with a header row `publisher,target,anchor[,language]` (or the JSON field names); CSV takes the batch options from the query string",
         content(
             (intake::SubmitBatch = "application/json", example = crate::openapi::examples::submit_batch),
-            (String = "text/csv", example = json!(CSV_EXAMPLE)),
+            (CsvSheet = "text/csv", example = json!(CSV_EXAMPLE)),
         ),
     ),
     responses(

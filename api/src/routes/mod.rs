@@ -68,6 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(review::review_item)
                 .service(review::review_bulk)
                 .service(export::export)
+                .service(export::download_export)
                 .service(jobs::submit)
                 .service(jobs::get_job)
                 .service(usage::usage)

@@ -133,6 +133,21 @@ async fn download(app: &TestApp, batch_id: &str, format: &str) -> (String, Strin
             .unwrap_or_default()
     };
     let (content_type, disposition) = (header("content-type"), header("content-disposition"));
+    // The same export as a file download (`download_batch_export`): same type, same name.
+    let file = app
+        .get(&format!("/api/v1/batches/{batch_id}/export/{format}"))
+        .await;
+    assert_eq!(file.status(), StatusCode::OK, "/export/{format}");
+    for (name, want) in [
+        ("content-type", &content_type),
+        ("content-disposition", &disposition),
+    ] {
+        assert_eq!(
+            file.headers().get(name).and_then(|v| v.to_str().ok()),
+            Some(want.as_str()),
+            "/export/{format} {name}"
+        );
+    }
     (
         content_type,
         disposition,
@@ -394,6 +409,8 @@ async fn refusals_name_what_is_wrong() {
     let resp = app
         .get(&format!("/api/v1/batches/{id}/export?format=pdf"))
         .await;
+    assert_error(resp, StatusCode::BAD_REQUEST, "bad_request", Some("format")).await;
+    let resp = app.get(&format!("/api/v1/batches/{id}/export/pdf")).await;
     assert_error(resp, StatusCode::BAD_REQUEST, "bad_request", Some("format")).await;
 
     let other = app.other_org_key().await;
