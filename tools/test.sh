@@ -5,8 +5,9 @@
 #
 #   bash tools/test.sh              everything, in that order (what `just test` and .ci/run run)
 #   bash tools/test.sh STEP         one step, as the GitHub workflow runs them:
-#     fmt | clippy | deny | test | openapi | deploy | advisories
-# `openapi` is the OpenAPI drift and 3.1 validity checks (both part of the default run); `advisories` checks the
+#     fmt | clippy | deny | test | openapi | clients | deploy | advisories
+# `openapi` is the OpenAPI drift and 3.1 validity checks; `clients` runs a generated Python client
+# against a live server (all part of the default run); `advisories` checks the
 # RustSec database, which needs the network, so it is not part of the default run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,6 +59,11 @@ openapi_valid() {
   bash tools/openapi-check.sh
 }
 
+clients() {
+  echo "==> clients generated from openapi/openapi.json, against a live server (tools/clients/run.sh)" >&2
+  bash tools/clients/run.sh
+}
+
 deploy() {
   echo "==> deploy/ validation" >&2
   bash tools/check-deploy.sh
@@ -72,6 +78,7 @@ case "${1:-all}" in
     deny
     tests
     openapi_valid
+    clients
     deploy
     ;;
   fmt) fmt ;;
@@ -80,12 +87,13 @@ case "${1:-all}" in
   advisories) deny_tool; advisories ;;
   test) services; tests ;;
   openapi) openapi; openapi_valid ;;
+  clients) clients ;;
   deploy) deploy ;;
   -h | --help)
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
     ;;
   *)
-    echo "tools/test.sh: unknown step '$1' (fmt, clippy, deny, test, openapi, deploy, advisories; none = all)" >&2
+    echo "tools/test.sh: unknown step '$1' (fmt, clippy, deny, test, openapi, clients, deploy, advisories; none = all)" >&2
     exit 2
     ;;
 esac
