@@ -30,6 +30,7 @@ fn fill(path: &str, ids: &Ids) -> String {
     path.replace("{batch_id}", &ids.batch)
         .replace("{item_id}", &ids.item)
         .replace("{version}", "1")
+        .replace("{format}", "json")
         .replace("{id}", id)
         .replace("{job_id}", &ids.job)
         .replace("{webhook_id}", &ids.webhook)
